@@ -1,0 +1,40 @@
+# Set-up, demo, tests and benchmarks. Every target goes through `setup`, which is idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# tool:debian-package pairs the tests and the demo need
+SYSTEM_TOOLS := fls:sleuthkit ewfacquire:ewf-tools mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
+  mkfs.fat:dosfstools mcopy:mtools mkntfs:ntfs-3g ntfscp:ntfs-3g sfdisk:fdisk mkfs.xfs:xfsprogs \
+  yara:yara unshare:util-linux
+DEMO_DIR := demo
+
+.PHONY: setup system-packages demo test bench clean
+
+setup: system-packages $(BIN)/seized
+
+system-packages:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || [ -x /sbin/$$tool ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+$(BIN)/seized: pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+demo: setup
+	rm -rf $(DEMO_DIR)
+	$(BIN)/python -m bench.demo_image $(DEMO_DIR)/demo.img
+	$(BIN)/seized scan $(DEMO_DIR)/demo.img -o $(DEMO_DIR)/case --case-name "Demo v. John Doe" --examiner "Demo Examiner"
+	@echo "report: $(DEMO_DIR)/case/report/declaration.html"
+
+test: setup
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q
+
+bench: setup
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) *.egg-info

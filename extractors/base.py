@@ -1,0 +1,62 @@
+"""The contract every extractor keeps: bytes and a `Source` in, typed findings out.
+
+Extractors are pure: they never open images, files, sockets or Dask, and never import
+pytsk3, dask or pyarrow (a test enforces it). The pipeline (seized.worker) owns I/O and turns
+each finding into a table row, adding the provenance columns (evidence_id, volume, inode,
+path, member, absolute offset, image_offset, extractor, extractor_version, finding_id).
+
+Field types of finding dataclasses are limited to what the table writer maps to Arrow:
+`str`, `int`, `float`, `bool`, `list[str]`, `list[int]`, each optionally `| None`.
+A field whose value is a secret (a password, key material) carries
+`field(metadata={"secret": True})` so that reports know to redact it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What an extractor may know about the bytes it is handed.
+
+    Offsets that an extractor reports are relative to the first byte of the `data` it was
+    given; the pipeline adds the window's position in the object and maps it to the image.
+    """
+
+    evidence_id: str | None
+    path: str | None  # file path as the file system names it; None for unallocated space
+    member: str | None  # path inside a container, nested levels joined with "!"; None otherwise
+    name: str | None  # last component (file or member name), e.g. "torrc.sample"; None if unknown
+    object_size: int | None = None  # size of the whole object the window comes from
+    window_offset: int = 0  # where data[0] sits in the object (for whole-object judgements)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Base of every finding: where in `data` it starts."""
+
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class LimitReached(Finding):
+    """Yielded by an extractor that stopped early on purpose (a cap on findings, a size bound).
+
+    The pipeline records it as an `errors` row, so a cut-off result is never silent.
+    """
+
+    limit: str  # e.g. "indicators per object"
+    value: int  # the bound that was hit
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """One entry of the registry in `extractors/registry.py`."""
+
+    name: str  # unique, also the value of the `extractor` column
+    version: str  # bump when output for the same bytes can change
+    table: str  # the evidence table its findings go to
+    extract: Callable[[bytes, Source], Iterable[Finding]]
+    description: str
+    whole_object: bool = False  # True: run only when the whole object fits in one window
