@@ -1,0 +1,165 @@
+"""Containers: gzip, bzip2, xz, zip and tar members opened in memory, with bomb limits.
+
+Hitting a limit is a recorded problem, never a silent cut: the caller turns each
+`ContainerProblem` into an `errors` row. Every decompressor is driven with an output bound
+(`max_length`, bounded reads), so a 42-style bomb costs at most the limit in memory.
+"""
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import Iterator
+
+MAX_INPUT = 64 * 1024 * 1024  # largest container read into memory for expansion
+MAX_MEMBER = 256 * 1024 * 1024  # largest expanded member
+MAX_TOTAL = 1024 * 1024 * 1024  # expanded bytes per container
+MAX_RATIO = 200  # expanded / compressed, for members over 1 MiB
+MAX_DEPTH = 6
+MAX_MEMBERS = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    name: str  # path inside the container
+    data: bytes
+    nested: bool  # the member is itself a container
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerProblem:
+    error: str
+
+
+def kind_of(data: bytes) -> str | None:
+    if data[:2] == b"\x1f\x8b":
+        return "gzip"
+    if data[:3] == b"BZh" and data[3:4].isdigit():
+        return "bzip2"
+    if data[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+def worth_keeping(kept: list[bytes], block: bytes, size: int) -> bool:
+    """Whether the worker should keep this object's bytes for expansion after the scan."""
+    if size > MAX_INPUT:
+        return False
+    return bool(kept) or kind_of(block) is not None
+
+
+def _strip(name: str, kind: str) -> str:
+    base = name.rsplit("/", 1)[-1] or "stream"
+    lower = base.lower()
+    for suffix, repl in ((".tgz", ".tar"), (".tbz2", ".tar"), (".txz", ".tar"), (".gz", ""), (".bz2", ""), (".xz", "")):
+        if lower.endswith(suffix):
+            return base[: -len(suffix)] + repl
+    return f"{base}.{kind}-decompressed"
+
+
+def _bounded(data: bytes, limit: int, ratio_base: int) -> str | None:
+    if len(data) > limit:
+        return f"expanded size over the limit of {limit} bytes"
+    if len(data) > 1024 * 1024 and ratio_base and len(data) / ratio_base > MAX_RATIO:
+        return f"compression ratio over {MAX_RATIO}:1 (decompression bomb?)"
+    return None
+
+
+def expand(data: bytes, name: str, depth: int) -> Iterator[Member | ContainerProblem]:
+    kind = kind_of(data)
+    if kind is None:
+        return
+    if depth >= MAX_DEPTH:
+        yield ContainerProblem(f"{kind} nested deeper than {MAX_DEPTH} levels: not expanded")
+        return
+    try:
+        if kind in ("gzip", "bzip2", "xz"):
+            yield from _stream(data, name, kind)
+        elif kind == "zip":
+            yield from _zip(data)
+        else:
+            yield from _tar(data)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
+            tarfile.TarError, NotImplementedError, RuntimeError) as exc:
+        yield ContainerProblem(f"damaged {kind}: {exc}"[:300])
+
+
+def _stream(data: bytes, name: str, kind: str) -> Iterator[Member | ContainerProblem]:
+    limit = MAX_MEMBER + 1
+    if kind == "gzip":
+        out = []
+        rest = data
+        total = 0
+        while rest and total < limit:  # concatenated gzip members form one stream
+            d = zlib.decompressobj(wbits=47)
+            out.append(d.decompress(rest, limit - total))
+            total += len(out[-1])
+            if d.unconsumed_tail:
+                break
+            rest = d.unused_data if d.eof else b""
+            if rest[:2] != b"\x1f\x8b":
+                break
+        result = b"".join(out)
+    elif kind == "bzip2":
+        result = bz2.BZ2Decompressor().decompress(data, max_length=limit)
+    else:
+        result = lzma.LZMADecompressor().decompress(data, max_length=limit)
+    problem = _bounded(result, MAX_MEMBER, len(data))
+    if problem:
+        yield ContainerProblem(f"{kind} {name}: {problem}; member not scanned")
+        return
+    yield Member(_strip(name, kind), result, kind_of(result) is not None)
+
+
+def _zip(data: bytes) -> Iterator[Member | ContainerProblem]:
+    total = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            yield ContainerProblem(f"zip has {len(infos)} members; only the first {MAX_MEMBERS} are scanned")
+            infos = infos[:MAX_MEMBERS]
+        for info in infos:
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                yield ContainerProblem(f"zip member {info.filename}: encrypted, not scanned")
+                continue
+            if info.file_size > MAX_MEMBER or total + info.file_size > MAX_TOTAL:
+                yield ContainerProblem(f"zip member {info.filename}: declared size {info.file_size} over the limit")
+                continue
+            with zf.open(info) as fh:
+                content = fh.read(MAX_MEMBER + 1)
+            problem = _bounded(content, MAX_MEMBER, info.compress_size)
+            if problem:
+                yield ContainerProblem(f"zip member {info.filename}: {problem}; not scanned")
+                continue
+            total += len(content)
+            yield Member(info.filename, content, kind_of(content) is not None)
+
+
+def _tar(data: bytes) -> Iterator[Member | ContainerProblem]:
+    count = 0
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
+        for info in tf:
+            if not info.isfile():
+                continue
+            count += 1
+            if count > MAX_MEMBERS:
+                yield ContainerProblem(f"tar has more than {MAX_MEMBERS} members; the rest are not scanned")
+                return
+            fh = tf.extractfile(info)
+            if fh is None:
+                continue
+            content = fh.read(MAX_MEMBER + 1)
+            if len(content) > MAX_MEMBER:
+                yield ContainerProblem(f"tar member {info.name}: over {MAX_MEMBER} bytes; not scanned")
+                continue
+            yield Member(info.name, content, kind_of(content) is not None)

@@ -1,0 +1,112 @@
+"""Work units: what a worker needs to reopen an image and do one slice of the scan.
+
+Units carry paths, volume extents, inodes and byte ranges only (pytsk3 objects do not
+pickle), and their ids come from their content, so a rerun plans the very same units and
+a journal of finished ids is enough to resume.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ingest.filesystems import ContentRef
+from ingest.images import ImageSpec
+from ingest.volumes import VolumeSpec
+
+FILE_BATCH_BYTES = 64 * 1024 * 1024
+FILE_BATCH_COUNT = 2000
+REGION_CHUNK = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    index: int  # position of the stream in the evidence's walk; joins results back to `files`
+    volume: VolumeSpec
+    fs_kind: str  # "tsk" (other readers plug in here)
+    ref: ContentRef
+    path: str
+    name: str
+    stream: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionTask:
+    """Bytes no allocated file owns: [start, end) owned, read with overlap inside [lo, hi)."""
+
+    volume: str  # the volume the region lies in, or "outside volumes"
+    start: int  # image offsets
+    end: int
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    id: str
+    image: ImageSpec
+    kind: str  # "hash", "files", "regions"
+    files: tuple[FileTask, ...] = ()
+    regions: tuple[RegionTask, ...] = ()
+    nbytes: int = 0
+
+
+def _unit_id(image: ImageSpec, kind: str, key: str) -> str:
+    h = hashlib.sha256(f"{image.path}\0{kind}\0{key}".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:24]
+
+
+def hash_unit(image: ImageSpec, size: int) -> Unit:
+    return Unit(_unit_id(image, "hash", str(size)), image, "hash", nbytes=size)
+
+
+def plan_file_units(image: ImageSpec, tasks: list[FileTask]) -> list[Unit]:
+    """Batches of streams in walk order, balanced by bytes; a large stream is a unit alone.
+
+    A stream is never split across units: its MD5/SHA-1/SHA-256 need one sequential pass,
+    and splitting would read its bytes twice.
+    """
+    units: list[Unit] = []
+    batch: list[FileTask] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
+            key = ",".join(f"{t.index}:{t.ref.inode}:{t.ref.attr_id}" for t in batch)
+            units.append(Unit(_unit_id(image, "files", key), image, "files", files=tuple(batch), nbytes=size))
+        batch, size = [], 0
+
+    for task in tasks:
+        if batch and (size + task.ref.size > FILE_BATCH_BYTES or len(batch) >= FILE_BATCH_COUNT):
+            flush()
+        batch.append(task)
+        size += task.ref.size
+    flush()
+    return units
+
+
+def plan_region_units(image: ImageSpec, regions: list[tuple[str, int, int]], overlap: int) -> list[Unit]:
+    """Unowned image ranges cut into chunks; small neighbouring ranges share a unit."""
+    units: list[Unit] = []
+    batch: list[RegionTask] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal batch, size
+        if batch:
+            key = ",".join(f"{t.start}-{t.end}" for t in batch)
+            units.append(Unit(_unit_id(image, "regions", key), image, "regions", regions=tuple(batch), nbytes=size))
+        batch, size = [], 0
+
+    for volume, start, end in regions:
+        pos = start
+        while pos < end:
+            stop = min(end, pos + REGION_CHUNK)
+            task = RegionTask(volume, pos, stop, max(start, pos - overlap), min(end, stop + overlap))
+            if batch and size + (stop - pos) > REGION_CHUNK:
+                flush()
+            batch.append(task)
+            size += stop - pos
+            pos = stop
+    flush()
+    return units

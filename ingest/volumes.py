@@ -1,0 +1,141 @@
+"""Volumes: where the file systems sit in an image, as extents of image bytes.
+
+A volume is described by its extents (volume offset -> image offset, length), not by a
+handle, so a worker can reopen it anywhere and every offset inside it maps back to the
+image exactly. A plain partition is one extent; an LVM logical volume or a RAID1 member's
+data area is just another list of extents, so layers stack without new machinery.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pytsk3
+
+from ingest.images import ImageReader
+
+
+@dataclass(frozen=True, slots=True)
+class Extent:
+    volume_offset: int
+    image_offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSpec:
+    """One volume of an image: a partition, the whole disk, or a deeper layer."""
+
+    id: str  # "gpt:1", "mbr:6", "whole", "gpt:2 > lvm:vg0/root"
+    extents: tuple[Extent, ...]
+    length: int
+    description: str
+    allocated: bool  # False for unallocated/meta slots of the partition table
+    kind: str = "partition"  # "partition", "whole", "lvm", "raid1", "meta", "unallocated"
+
+    @property
+    def start(self) -> int:
+        return self.extents[0].image_offset if self.extents else 0
+
+    def image_offset(self, volume_offset: int) -> int | None:
+        for ext in self.extents:
+            if ext.volume_offset <= volume_offset < ext.volume_offset + ext.length:
+                return ext.image_offset + volume_offset - ext.volume_offset
+        return None
+
+    def image_ranges(self, volume_offset: int, length: int) -> list[tuple[int, int]]:
+        """Image (offset, length) pieces covering [volume_offset, volume_offset + length)."""
+        out = []
+        end = volume_offset + length
+        for ext in self.extents:
+            lo = max(volume_offset, ext.volume_offset)
+            hi = min(end, ext.volume_offset + ext.length)
+            if lo < hi:
+                out.append((ext.image_offset + lo - ext.volume_offset, hi - lo))
+        return out
+
+
+def whole_image_volume(size: int) -> VolumeSpec:
+    return VolumeSpec("whole", (Extent(0, 0, size),), size, "whole image", True, "whole")
+
+
+def read_volume(reader: ImageReader, volume: VolumeSpec, offset: int, length: int) -> bytes:
+    """Bytes of a volume, gathered from its image extents (short at the image's end)."""
+    pieces = [reader.read(img_off, n) for img_off, n in volume.image_ranges(offset, length)]
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+class VolumeImage(pytsk3.Img_Info):
+    """A volume presented to TSK as an image of its own, read through our read-only reader."""
+
+    def __init__(self, reader: ImageReader, volume: VolumeSpec) -> None:
+        self._reader = reader
+        self._volume = volume
+        super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+    def read(self, offset: int, size: int) -> bytes:  # called by TSK
+        data = read_volume(self._reader, self._volume, offset, size)
+        if len(data) < size:  # past the end or unreadable: TSK expects full buffers
+            data = data + bytes(size - len(data))
+        return data
+
+    def get_size(self) -> int:  # called by TSK
+        return self._volume.length
+
+    def close(self) -> None:  # the reader belongs to the caller
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeLayout:
+    volume_system: str  # "gpt", "mbr", "none", ...
+    slots: tuple[VolumeSpec, ...]  # every slot TSK reports, including meta and unallocated
+
+
+_VS_NAMES = {
+    int(pytsk3.TSK_VS_TYPE_DOS): "mbr",
+    int(pytsk3.TSK_VS_TYPE_GPT): "gpt",
+    int(pytsk3.TSK_VS_TYPE_BSD): "bsd",
+    int(pytsk3.TSK_VS_TYPE_SUN): "sun",
+    int(pytsk3.TSK_VS_TYPE_MAC): "mac",
+}
+
+
+def discover_volumes(reader: ImageReader) -> VolumeLayout:
+    """The image's partition table as TSK reads it; no table means one whole-image volume."""
+    whole = whole_image_volume(reader.size)
+    try:
+        vs = pytsk3.Volume_Info(VolumeImage(reader, whole))
+    except OSError:
+        return VolumeLayout("none", (whole,))
+    vs_name = _VS_NAMES.get(int(vs.info.vstype), str(vs.info.vstype).removeprefix("TSK_VS_TYPE_").lower())
+    block = vs.info.block_size
+    slots = []
+    for part in vs:
+        start = part.start * block
+        length = part.len * block
+        flags = int(part.flags)
+        allocated = bool(flags & int(pytsk3.TSK_VS_PART_FLAG_ALLOC))
+        if flags & int(pytsk3.TSK_VS_PART_FLAG_META):
+            kind = "meta"
+        elif allocated:
+            kind = "partition"
+        else:
+            kind = "unallocated"
+        desc = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
+        length = max(0, min(length, reader.size - start))
+        slots.append(
+            VolumeSpec(f"{vs_name}:{part.addr}", (Extent(0, start, length),), length, desc, allocated, kind)
+        )
+    return VolumeLayout(vs_name, tuple(slots))
+
+
+def nested(volume: VolumeSpec, layer: str, extents: tuple[Extent, ...], length: int, kind: str) -> VolumeSpec:
+    """A volume inside `volume` (e.g. an LVM logical volume), with extents mapped to the image."""
+    mapped = []
+    for ext in extents:
+        pos = ext.image_offset  # offset inside the parent volume
+        vol_pos = ext.volume_offset
+        for img_off, n in volume.image_ranges(pos, ext.length):
+            mapped.append(Extent(vol_pos, img_off, n))
+            vol_pos += n
+    return replace(volume, id=f"{volume.id} > {layer}", extents=tuple(mapped), length=length, kind=kind)

@@ -1,0 +1,3 @@
+from seized.cli import main
+
+main()

@@ -1,0 +1,212 @@
+"""The `seized` command: scan, report, verify.
+
+Every expected failure ends as one line on stderr and a non-zero exit; a traceback is
+shown only with --debug, because examiners paste error lines into their notes.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _say(text: str) -> None:
+    click.echo(f"seized: {text}", err=True)
+
+
+def _warn(text: str) -> None:
+    click.echo(f"seized: error: {text}", err=True)
+
+
+def _fail(text: str, code: int = EXIT_USAGE) -> None:
+    _warn(text)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted; run the same command again to resume", 130)
+        except Exception as exc:  # the one-line promise holds for bugs too
+            if os.environ.get("SEIZED_DEBUG") or ctx.params.get("debug"):
+                raise
+            known = _known_error(exc)
+            if known:
+                _fail(known)
+            _fail(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                  "(set SEIZED_DEBUG=1 for a traceback)", EXIT_INTERNAL)
+
+
+def _known_error(exc: Exception) -> str | None:
+    from seized.cluster import ClusterError
+    from seized.conductor import CaseError
+
+    kinds: tuple[type, ...] = (CaseError, ClusterError)
+    try:
+        from seized.ruleset import RuleCompileError
+
+        kinds += (RuleCompileError,)
+    except ImportError:
+        pass
+    if isinstance(exc, kinds):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+    return None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="seized")
+def cli() -> None:
+    """seized - evidence and forensic triage for disk images of seized servers.
+
+    Opens disk images read-only, walks every volume and file system with The Sleuth Kit,
+    finds harvested addresses, credential lists, spam templates, Tor configurations,
+    network indicators and YARA hits, and writes Parquet evidence tables and
+    declaration-ready reports. Nothing touches the network, and the evidence is never
+    written to.
+    """
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("-o", "--output", "case", required=True, type=click.Path(path_type=Path),
+              help="Case directory to write (created 0700; resumed if it holds this same scan).")
+@click.option("--workers", type=int, default=None,
+              help="Local Dask worker processes (default: one per core; 0 = run in this process).")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of a local one.")
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="YARA rule file or folder to add (repeatable).")
+@click.option("--no-default-rules", is_flag=True, help="Leave the shipped YARA rule set out.")
+@click.option("--no-containers", is_flag=True, help="Do not open gzip/bzip2/xz/zip/tar members.")
+@click.option("--no-unallocated", is_flag=True, help="Do not scan unallocated space and slack.")
+@click.option("--case-name", default=None, help="Case caption for the report.")
+@click.option("--examiner", default=None, help="Examiner's name for the report.")
+@click.option("--no-report", is_flag=True, help="Write the tables only; run `seized report` later.")
+@click.option("--force", is_flag=True, help="Replace a case directory that holds a different case.")
+@click.option("--debug", is_flag=True, hidden=True)
+def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_containers, no_unallocated,
+         case_name, examiner, no_report, force, debug) -> None:
+    """Scan disk images into a case directory of evidence tables.
+
+    \b
+    DESCRIPTION
+      Each IMAGE is one evidence item: a raw/dd image, the first segment of a split raw
+      image (.000/.001/.aa...), or an EWF image (.E01). Its evidence id is derived from
+      the SHA-256 of its media, never from its name. The image is opened read-only,
+      hashed (MD5, SHA-1, SHA-256; EWF acquisition hashes are compared), its partition
+      table (MBR, GPT, or none) and every file system TSK reads are walked, including
+      deleted names and orphan files, and every regular file's content, archive member
+      and unallocated region is scanned by the extractors and the YARA rules.
+
+    \b
+    OUTPUT
+      CASE/tables/<name>/part-0.parquet  evidence, volumes, files, errors, emails,
+                                         harvest_lists, credentials, spam_templates,
+                                         tor, indicators, yara
+      CASE/manifest.json                 versions, command line, times, hashes,
+                                         accounting (seen = scanned + skipped + errored)
+      CASE/report/                       declaration (md, html, docx), summary.json
+
+    \b
+    RESUMING
+      A killed scan resumes when the same command is run again: finished units are
+      kept in CASE/.journal and only the rest is scanned.
+
+    \b
+    CLUSTERS
+      --scheduler runs on an existing Dask cluster; every worker must see the images at
+      the same path as this machine (checked before scanning).
+
+    \b
+    EXIT STATUS
+      0  every image scanned      1  some images failed (the others are written)
+      2  nothing scanned, bad arguments or rules    3  internal error
+
+    \b
+    EXAMPLES
+      seized scan /evidence/drive1.E01 /evidence/drive2.dd -o /cases/rustock
+      seized scan disk.001 -o case --rules my_rules/ --workers 8
+    """
+    from seized.conductor import ScanRequest, scan as run_scan
+
+    request = ScanRequest(
+        images=list(images), case=case, workers=os.cpu_count() or 1 if workers is None else workers,
+        scheduler=scheduler, rule_paths=list(rule_paths), default_rules=not no_default_rules, force=force,
+        command_line=["seized", *sys.argv[1:]], case_name=case_name, examiner=examiner,
+        containers=not no_containers, unallocated=not no_unallocated,
+    )
+    outcome = run_scan(request, _say, _warn)
+    if outcome.manifest is None:
+        sys.exit(outcome.exit_code)
+    _print_accounting(outcome.manifest)
+    if not no_report:
+        _render(case, case_name, examiner, reveal_secrets=False)
+    if outcome.failures:
+        _say(f"{len(outcome.failures)} image(s) failed: " + ", ".join(f.image for f in outcome.failures))
+    sys.exit(outcome.exit_code)
+
+
+def _print_accounting(manifest: dict) -> None:
+    for ev in manifest["evidence"]:
+        acc = manifest["accounting"].get(ev["evidence_id"], {})
+        verified = {True: ", acquisition hash verified", False: ", ACQUISITION HASH MISMATCH", None: ""}[ev["verified"]]
+        _say(f"evidence {ev['evidence_id']} ({Path(ev['path']).name}): sha256 {ev['sha256']}{verified}")
+        _say(f"  files seen {acc.get('files_seen', 0)} = scanned {acc.get('files_scanned', 0)} + skipped "
+             f"{acc.get('files_skipped', 0)} + errored {acc.get('files_errored', 0)}; bytes {acc.get('image_bytes', 0)}"
+             f" = allocated {acc.get('allocated_bytes', 0)} + unallocated scanned "
+             f"{acc.get('unallocated_scanned_bytes', 0)} + unreadable {acc.get('unreadable_bytes', 0)}")
+    counts = ", ".join(f"{name} {info['rows']}" for name, info in sorted(manifest["tables"].items()))
+    _say(f"tables: {counts}")
+
+
+def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:
+    try:
+        from reports.render import render_report
+    except ImportError:
+        return
+    out = render_report(case, case_name=case_name, examiner=examiner, reveal_secrets=reveal_secrets)
+    _say(f"report: {out}")
+
+
+@cli.command()
+@click.argument("case", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--case-name", default=None, help="Case caption (default: from the scan or case.toml).")
+@click.option("--examiner", default=None, help="Examiner's name (default: from the scan or case.toml).")
+@click.option("--reveal-secrets", is_flag=True,
+              help="Show passwords in full: for the examiner's own working copy only; the report says so.")
+@click.option("--debug", is_flag=True, hidden=True)
+def report(case, case_name, examiner, reveal_secrets, debug) -> None:
+    """Write CASE/report/ from the tables and manifest.json alone."""
+    if not (case / "manifest.json").is_file():
+        _fail(f"{case}: not a seized case directory (no manifest.json)")
+    _render(case, case_name, examiner, reveal_secrets)
+
+
+@cli.command()
+@click.argument("case", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-images", is_flag=True, help="Check tables and report only, not the evidence images.")
+@click.option("--debug", is_flag=True, hidden=True)
+def verify(case, no_images, debug) -> None:
+    """Re-hash tables, report files and evidence images against manifest.json (exit 0 only if all match)."""
+    from reports.verify import verify_case
+
+    problems = verify_case(case, check_images=not no_images)
+    for line in problems:
+        _warn(line)
+    if problems:
+        sys.exit(1)
+    _say("verified: every table, report file and image matches manifest.json")
+
+
+def main() -> None:
+    cli(prog_name="seized")

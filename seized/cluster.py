@@ -1,0 +1,54 @@
+"""Where units run: a local Dask cluster sized to the machine, or the user's own scheduler."""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from ingest.images import ImageSpec
+
+
+class ClusterError(Exception):
+    """The cluster cannot run this case; `str()` is one line for the examiner."""
+
+
+def _missing_paths(paths: list[str]) -> list[str]:
+    return [p for p in paths if not os.access(p, os.R_OK)]
+
+
+@contextmanager
+def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
+                say: Callable[[str], None]) -> Iterator["distributed.Client"]:
+    import dask
+    from distributed import Client, LocalCluster
+
+    dask.config.set({"distributed.scheduler.work-stealing": True, "logging.distributed": "error"})
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="15s")
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        try:
+            paths = sorted({seg for spec in images for seg in spec.segments})
+            missing = client.run(_missing_paths, paths)
+            if not missing:
+                raise ClusterError(f"the Dask scheduler at {scheduler} has no workers")
+            for worker, gone in sorted(missing.items()):
+                if gone:
+                    raise ClusterError(f"worker {worker} cannot read {gone[0]}: workers must see the images "
+                                       "at the same path as this machine")
+            if client.dashboard_link:
+                say(f"dashboard: {client.dashboard_link}")
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers if workers > 0 else (os.cpu_count() or 1)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()

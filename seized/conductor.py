@@ -1,0 +1,483 @@
+"""The conductor: plan a case, run its units on Dask, assemble the tables.
+
+It walks every image's volumes and file systems itself (metadata only), plans units whose
+ids depend on the evidence alone, skips the ones the journal already holds, and runs the
+rest on a local cluster, an external scheduler, or in-process (`--workers 0`). Tables are
+assembled only from journalled results, so a resumed scan and an uninterrupted one end
+in the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+
+from ingest.filesystems import FileRecord, WalkProblem, open_tsk, walk_tsk
+from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
+from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units
+from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
+from reports import schema
+from seized import tables as tbl
+from seized.journal import Journal
+from seized.scanning import OVERLAP
+from seized.worker import ScanOptions, UnitResult, run_unit
+
+
+class CaseError(Exception):
+    """A problem with the case as a whole (not one image): the scan cannot start."""
+
+
+@dataclass
+class ScanRequest:
+    images: list[str]
+    case: Path
+    workers: int
+    scheduler: str | None
+    rule_paths: list[Path]
+    default_rules: bool
+    force: bool
+    command_line: list[str]
+    case_name: str | None = None
+    examiner: str | None = None
+    containers: bool = True
+    unallocated: bool = True
+
+
+@dataclass
+class EvidencePlan:
+    spec: ImageSpec
+    size: int
+    layout: VolumeLayout
+    volume_rows: list[dict]
+    records: list[FileRecord]
+    problems: list[WalkProblem]
+    hash_unit: Unit
+    units: list[Unit]
+    owned_bytes: int
+    region_bytes: int
+
+
+@dataclass
+class Failure:
+    image: str
+    reason: str
+
+
+@dataclass
+class ScanOutcome:
+    exit_code: int
+    failures: list[Failure] = field(default_factory=list)
+    manifest: dict | None = None
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else exc.__class__.__name__
+
+
+# ---------------------------------------------------------------- planning
+
+
+def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
+    reader = open_image(spec)
+    try:
+        size = reader.size
+        if size < 512:
+            raise ImageError(f"media too small to hold a disk ({size} bytes)")
+        layout = discover_volumes(reader)
+        records: list[FileRecord] = []
+        problems: list[WalkProblem] = []
+        volume_rows: list[dict] = []
+        walked: list[VolumeSpec] = []
+        for slot in layout.slots:
+            row = dict(volume=slot.id, start=slot.start, length=slot.length, description=slot.description,
+                       allocated=slot.allocated, kind=slot.kind, fs_type=None, layers=slot.id, status=slot.kind)
+            volume_rows.append(row)
+            if slot.kind in ("meta", "unallocated") or slot.length == 0:
+                continue
+            try:
+                fs = open_tsk(reader, slot)
+            except OSError as exc:
+                row["status"] = "no file system"
+                problems.append(WalkProblem(slot.id, None, None, "filesystem",
+                                            f"no file system recognised in {slot.description}: {_one_line(exc)}"))
+                continue
+            from ingest.filesystems import fs_type_name
+
+            row["fs_type"] = fs_type_name(fs)
+            row["layers"] = f"{slot.id} > {row['fs_type']}"
+            row["status"] = "walked"
+            walked.append(slot)
+            for item in walk_tsk(fs, slot):
+                (problems if isinstance(item, WalkProblem) else records).append(item)
+        if layout.volume_system == "none" and not walked:
+            raise ImageError("no partition table or file system recognised (not a disk image, or damaged)")
+        tasks = []
+        for index, rec in enumerate(records):
+            if rec.content is not None:
+                slot = next(s for s in layout.slots if s.id == rec.volume)
+                tasks.append(FileTask(index, slot, "tsk", rec.content, rec.path, rec.name, rec.stream))
+        units = plan_file_units(spec, tasks)
+        owned = _owned_image_ranges(records, layout, size)
+        owned_bytes = sum(n for _, n in owned)
+        regions = _unowned_regions(owned, layout, size) if unallocated else []
+        units += plan_region_units(spec, regions, OVERLAP)
+        return EvidencePlan(spec, size, layout, volume_rows, records, problems, hash_unit(spec, size), units,
+                            owned_bytes, sum(e - s for _, s, e in regions))
+    finally:
+        reader.close()
+
+
+def _owned_image_ranges(records: list[FileRecord], layout: VolumeLayout, size: int) -> list[tuple[int, int]]:
+    by_id = {s.id: s for s in layout.slots}
+    spans = []
+    for rec in records:
+        if not rec.owned:
+            continue
+        vol = by_id[rec.volume]
+        for vol_off, length in rec.owned:
+            spans.extend(vol.image_ranges(vol_off, length))
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, length in spans:
+        end = min(start + length, size)
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e - s) for s, e in merged]
+
+
+def _unowned_regions(owned: list[tuple[int, int]], layout: VolumeLayout, size: int) -> list[tuple[str, int, int]]:
+    """Gaps between owned ranges, split at volume boundaries and labelled with their volume."""
+    gaps = []
+    pos = 0
+    for start, length in owned:
+        if start > pos:
+            gaps.append((pos, start))
+        pos = max(pos, start + length)
+    if pos < size:
+        gaps.append((pos, size))
+    vols = sorted((s.start, s.start + s.length, s.id) for s in layout.slots
+                  if s.kind in ("partition", "whole") and s.length)
+    cuts = sorted({b for s, e, _ in vols for b in (s, e)})
+    out = []
+    for start, end in gaps:
+        points = [start] + [c for c in cuts if start < c < end] + [end]
+        for lo, hi in zip(points, points[1:]):
+            label = next((vid for s, e, vid in vols if s <= lo < e), "outside volumes")
+            out.append((label, lo, hi))
+    return out
+
+
+# ---------------------------------------------------------------- case directory
+
+
+def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
+    return {
+        "images": [str(Path(p).absolute()) for p in req.images],
+        "rules_sha256": rules_sha256,
+        "containers": req.containers,
+        "unallocated": req.unallocated,
+    }
+
+
+def prepare_case(req: ScanRequest, identity: dict) -> str:
+    """Create or reopen the case directory; refuse one that holds a different case."""
+    case = req.case
+    run_key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    evidence_dirs = {Path(p).absolute().parent for p in req.images}
+    if case.absolute() in evidence_dirs:
+        raise CaseError("the case directory must not be the folder that holds the evidence")
+    if case.exists():
+        if not case.is_dir():
+            raise CaseError(f"{case} exists and is not a directory")
+        marker = case / ".seized-case.json"
+        contents = [p for p in case.iterdir() if p.name not in ("case.toml",)]
+        if contents:
+            previous = json.loads(marker.read_text()) if marker.is_file() else None
+            if previous != identity:
+                if not req.force:
+                    what = "a different case" if previous else "files that are not a seized case"
+                    raise CaseError(f"{case} already holds {what}; use --force to replace it")
+                for p in contents:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    case.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(case, 0o700)
+    marker = case / ".seized-case.json"
+    marker.write_text(json.dumps(identity, sort_keys=True, indent=1))
+    os.chmod(marker, 0o600)
+    return run_key
+
+
+# ---------------------------------------------------------------- execution
+
+
+class Progress:
+    """Rich progress bar on a terminal, plain periodic lines otherwise."""
+
+    def __init__(self, total_bytes: int, total_units: int, quiet: bool = False) -> None:
+        self.total_bytes = total_bytes
+        self.total_units = total_units
+        self.done_bytes = 0
+        self.done_units = 0
+        self.quiet = quiet
+        self._last = 0.0
+        self._start = time.monotonic()
+        self._bar = None
+        if not quiet and sys.stderr.isatty():
+            from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress as RichProgress,
+                                       TextColumn, TimeRemainingColumn, TransferSpeedColumn)
+            from rich.console import Console
+
+            self._bar = RichProgress(TextColumn("scanning"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                                     TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._task = self._bar.add_task("scan", total=max(total_bytes, 1))
+            self._bar.start()
+
+    def advance(self, nbytes: int) -> None:
+        self.done_bytes += nbytes
+        self.done_units += 1
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done_bytes)
+        elif not self.quiet and time.monotonic() - self._last > 10:
+            self._last = time.monotonic()
+            pct = 100 * self.done_bytes / max(self.total_bytes, 1)
+            print(f"seized: {self.done_units}/{self.total_units} units, {self.done_bytes / 1e6:.0f} MB ({pct:.0f}%)",
+                  file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: ScanRequest,
+            progress: Progress, say: Callable[[str], None]) -> None:
+    todo = [u for u in units if not journal.done(u.id)]
+    skipped = len(units) - len(todo)
+    if skipped:
+        say(f"resuming: {skipped} of {len(units)} units already done")
+    for u in units:
+        if journal.done(u.id):
+            progress.advance(u.nbytes)
+    if not todo:
+        return
+    if req.workers == 0 and not req.scheduler:
+        for unit in todo:
+            journal.save(run_unit(unit, options))
+            progress.advance(unit.nbytes)
+        return
+    from seized.cluster import open_client
+
+    with open_client(req.workers, req.scheduler, [u.image for u in todo], say) as client:
+        from distributed import as_completed
+
+        opts = client.scatter(options, broadcast=True)
+        # the long single-pass image hashes first, then the largest units
+        ordered = sorted(todo, key=lambda u: (u.kind != "hash", -u.nbytes, u.id))
+        futures = {
+            client.submit(run_unit, u, opts, key=f"{u.kind}-{u.id}", retries=3, pure=False,
+                          priority=len(ordered) - i): u
+            for i, u in enumerate(ordered)
+        }
+        for fut in as_completed(futures):
+            unit = futures.pop(fut)
+            try:
+                result: UnitResult = fut.result()
+            except Exception as exc:  # a unit that fails after retries is recorded, not fatal
+                result = UnitResult(unit.id, {"errors": pa.Table.from_pylist(
+                    [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}",
+                          error=f"unit failed: {_one_line(exc)}")], schema=schema.WORKER_ERRORS)},
+                    {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
+            journal.save(result)
+            progress.advance(unit.nbytes)
+            fut.release()
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def _file_rows(plan: EvidencePlan, results: dict[int, dict]) -> list[dict]:
+    rows = []
+    for index, rec in enumerate(plan.records):
+        res = results.get(index)
+        if rec.content is None:
+            status = "skipped"
+            reason = rec.skip_reason or ("directory (listed, no content)" if rec.type == "dir" else None)
+            if rec.type == "virtual_dir":
+                reason = "virtual directory (listed, no content)"
+        elif res is None:
+            status, reason = "error", "content was not read (unit failed)"
+        else:
+            status, reason = res["status"], res["skip_reason"]
+        first = None
+        if rec.content is not None and rec.content.runs and rec.content.runs[0][0] == 0:
+            slot = next(s for s in plan.layout.slots if s.id == rec.volume)
+            first = slot.image_offset(rec.content.runs[0][1])
+        rows.append(dict(
+            volume=rec.volume, volume_offset=rec.volume_offset, fs_type=rec.fs_type, inode=rec.inode,
+            stream=rec.stream, path=rec.path, path_raw=rec.path_raw, name=rec.name, size=rec.size,
+            allocated=rec.allocated, type=rec.type, mode=rec.mode, uid=rec.uid, gid=rec.gid,
+            mtime=rec.mtime, atime=rec.atime, ctime=rec.ctime, crtime=rec.crtime,
+            md5=res["md5"] if res else None, sha1=res["sha1"] if res else None,
+            sha256=res["sha256"] if res else None, status=status, skip_reason=reason, image_offset=first,
+        ))
+    return rows
+
+
+def _files_table(rows: list[dict], evidence_id: str) -> pa.Table:
+    for r in rows:
+        r["evidence_id"] = evidence_id
+    return pa.Table.from_pylist(rows, schema=schema.FILES)
+
+
+def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure]
+             ) -> tuple[dict[str, pa.Table], list[dict], dict]:
+    """Tables for the whole case, the evidence rows, and accounting per evidence id."""
+    parts: dict[str, list[pa.Table]] = {}
+    first_path: dict[str, str] = {}
+    evidence_rows = []
+    accounting = {}
+    for plan in plans:
+        h = journal.load(plan.hash_unit.id).stats
+        evidence_id = evidence_id_for(h["sha256"])
+        if evidence_id in accounting:  # the same media given twice: its tables once
+            duplicates.append(Failure(plan.spec.path, f"same media as {first_path[evidence_id]}; reported once"))
+            continue
+        first_path[evidence_id] = plan.spec.path
+        accounting[evidence_id] = {}
+        stored_md5, stored_sha1 = h.get("stored_md5"), h.get("stored_sha1")
+        verified = None
+        if stored_md5 or stored_sha1:
+            verified = (not stored_md5 or stored_md5 == h["md5"]) and (not stored_sha1 or stored_sha1 == h["sha1"])
+        evidence_rows.append(dict(
+            evidence_id=evidence_id, path=plan.spec.path, segments=h.get("segments") or list(plan.spec.segments),
+            format=plan.spec.format, size=h["size"], md5=h["md5"], sha1=h["sha1"], sha256=h["sha256"],
+            stored_md5=stored_md5, stored_sha1=stored_sha1, verified=verified,
+            volume_system=plan.layout.volume_system, volumes=len(plan.volume_rows), acquisition=h.get("acquisition"),
+        ))
+        results: dict[int, dict] = {}
+        unit_tables: dict[str, list[pa.Table]] = {}
+        bytes_read = unreadable = 0
+        for unit in plan.units:
+            res = journal.load(unit.id)
+            if unit.kind == "regions":
+                bytes_read += res.stats.get("bytes_read", 0)
+                unreadable += res.stats.get("bytes_unreadable", 0)
+            for name, table in res.tables.items():
+                if name == "file_results":
+                    for row in table.to_pylist():
+                        results[row["index"]] = row
+                else:
+                    unit_tables.setdefault(name, []).append(table)
+        file_rows = _file_rows(plan, results)
+        parts.setdefault("files", []).append(_files_table(file_rows, evidence_id))
+        vol_rows = [dict(r, evidence_id=evidence_id) for r in plan.volume_rows]
+        parts.setdefault("volumes", []).append(pa.Table.from_pylist(vol_rows, schema=schema.VOLUMES))
+        walk_errors = [dict(evidence_id=evidence_id, volume=p.volume, path=p.path, inode=p.inode, member=None,
+                            stage=p.stage, error=p.error) for p in plan.problems]
+        for off, n in h.get("unreadable", []):
+            walk_errors.append(dict(evidence_id=evidence_id, volume=None, path=None, inode=None, member=None,
+                                    stage="image", error=f"unreadable image bytes {off}..{off + n} (hashed as zeros)"))
+        parts.setdefault("errors", []).append(pa.Table.from_pylist(walk_errors, schema=schema.ERRORS))
+        for name, tables in unit_tables.items():
+            final = tbl.final_schema(name)
+            parts.setdefault(name, []).extend(tbl.with_evidence_id(t, evidence_id, final) for t in tables)
+        statuses = [r["status"] for r in file_rows]
+        reasons: dict[str, int] = {}
+        for r in file_rows:
+            if r["status"] == "skipped":
+                reasons[r["skip_reason"] or "unspecified"] = reasons.get(r["skip_reason"] or "unspecified", 0) + 1
+        accounting[evidence_id] = {
+            "files_seen": len(file_rows),
+            "files_scanned": statuses.count("scanned"),
+            "files_skipped": statuses.count("skipped"),
+            "files_errored": statuses.count("error"),
+            "skip_reasons": dict(sorted(reasons.items())),
+            "image_bytes": plan.size,
+            "allocated_bytes": plan.owned_bytes,
+            "unallocated_scanned_bytes": bytes_read,
+            "unreadable_bytes": unreadable + (plan.region_bytes - bytes_read - unreadable),
+            "unallocated_planned_bytes": plan.region_bytes,
+        }
+    out = {}
+    for name in ["files", "volumes", "errors"] + tbl.finding_table_names():
+        final = tbl.final_schema(name)
+        tables = [t for t in parts.get(name, []) if t.num_rows] or [final.empty_table()]
+        table = pa.concat_tables(tables)
+        if "finding_id" in table.column_names:
+            table = tbl.add_finding_ids(name, table)
+        out[name] = tbl.sort_table(table)
+    out["evidence"] = tbl.sort_table(pa.Table.from_pylist(evidence_rows, schema=schema.EVIDENCE))
+    return out, evidence_rows, accounting
+
+
+# ---------------------------------------------------------------- the scan
+
+
+def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], None]) -> ScanOutcome:
+    started = _utc_now()
+    from seized.ruleset import load_rule_set
+
+    rule_set = load_rule_set(req.rule_paths, req.default_rules)  # compile errors stop us before anything
+    if rule_set is not None and not rule_set.sources:
+        rule_set = None
+    identity = _identity(req, rule_set.sha256 if rule_set else None)
+    failures: list[Failure] = []
+    specs: list[ImageSpec] = []
+    for image in req.images:
+        try:
+            specs.append(identify_image(image))
+        except ImageError as exc:
+            failures.append(Failure(image, str(exc)))
+    if not specs:
+        for f in failures:
+            warn(f"{f.image}: {f.reason}")
+        return ScanOutcome(2, failures)
+    run_key = prepare_case(req, identity)
+    journal = Journal(req.case, run_key)
+    plans: list[EvidencePlan] = []
+    for spec in specs:
+        try:
+            plans.append(plan_evidence(spec, req.unallocated))
+        except ImageError as exc:
+            failures.append(Failure(spec.path, str(exc)))
+        except OSError as exc:
+            failures.append(Failure(spec.path, f"cannot read: {_one_line(exc)}"))
+    for f in failures:
+        warn(f"{f.image}: {f.reason}")
+    if not plans:
+        return ScanOutcome(2, failures)
+    units = [u for p in plans for u in [p.hash_unit] + p.units]
+    say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
+    options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
+                          req.containers)
+    progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+    try:
+        execute(units, options, journal, req, progress, say)
+    finally:
+        progress.close()
+    duplicates: list[Failure] = []
+    tables, evidence_rows, accounting = assemble(plans, journal, duplicates)
+    for dup in duplicates:
+        warn(f"{dup.image}: {dup.reason}")
+    failures += duplicates
+    from seized.manifest import write_case
+
+    manifest = write_case(req, tables, evidence_rows, accounting, rule_set, started, failures)
+    return ScanOutcome(1 if failures else 0, failures, manifest)

@@ -1,0 +1,56 @@
+"""The journal of finished units: what lets a killed scan resume where it stopped.
+
+Each finished unit is a folder of Arrow IPC files plus `stats.json`, written under a
+temporary name and renamed into place, so a unit is either wholly in the journal or not
+at all, whatever kills the scan (SIGKILL, a full disk, a lost worker).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from seized.worker import UnitResult
+
+
+class Journal:
+    def __init__(self, case: Path, run_key: str) -> None:
+        self.root = case / ".journal" / run_key
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stale in self.root.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def done(self, unit_id: str) -> bool:
+        return (self.root / unit_id / "stats.json").is_file()
+
+    def save(self, result: UnitResult) -> None:
+        tmp = self.root / f".tmp-{result.unit_id}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(mode=0o700)
+        for name, table in result.tables.items():
+            with ipc.new_file(tmp / f"{name}.arrow", table.schema) as writer:
+                writer.write_table(table)
+        (tmp / "stats.json").write_text(json.dumps(result.stats, sort_keys=True))
+        for f in tmp.iterdir():
+            os.chmod(f, 0o600)
+        final = self.root / result.unit_id
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+
+    def load(self, unit_id: str) -> UnitResult:
+        folder = self.root / unit_id
+        tables = {}
+        for f in sorted(folder.glob("*.arrow")):
+            with pa.memory_map(str(f)) as source:
+                tables[f.stem] = ipc.open_file(source).read_all()
+        stats = json.loads((folder / "stats.json").read_text())
+        return UnitResult(unit_id, tables, stats)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.root.parent, ignore_errors=True)

@@ -1,0 +1,93 @@
+"""The case manifest: what was scanned, with what, when, and the hash of every file written.
+
+Counsel cite the manifest's hashes and versions; `seized verify` re-checks them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pyarrow as pa
+
+from seized import tables as tbl
+
+DEPENDENCIES = (
+    "seized", "pytsk3", "libewf-python", "libfsxfs-python", "libvslvm-python", "yara-python", "dask",
+    "distributed", "pyarrow", "email-validator", "tldextract", "click", "rich", "python-docx", "matplotlib",
+    "psutil",
+)
+
+
+def dependency_versions() -> dict[str, str]:
+    out = {}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    import pyewf
+    import pytsk3
+    import yara
+
+    out["libtsk (The Sleuth Kit)"] = pytsk3.TSK_VERSION_STR
+    out["libewf"] = pyewf.get_version()
+    out["libyara"] = yara.__version__
+    out["python"] = platform.python_version()
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def write_case(req, tables: dict[str, pa.Table], evidence_rows: list[dict], accounting: dict, rule_set,
+               started: str, failures) -> dict:
+    from seized.conductor import _utc_now
+
+    written = {}
+    for name in sorted(tables):
+        path = tbl.write_table(req.case, name, tables[name])
+        written[name] = {"path": str(path.relative_to(req.case)), "rows": tables[name].num_rows,
+                         "sha256": file_sha256(path)}
+    manifest = {
+        "tool": {"name": "seized", "version": dependency_versions()["seized"]},
+        "dependencies": dependency_versions(),
+        "platform": {"system": platform.platform(), "machine": platform.machine()},
+        "command_line": req.command_line,
+        "started_utc": started,
+        "finished_utc": _utc_now(),
+        "case": {"name": req.case_name, "examiner": req.examiner},
+        "options": {
+            "workers": req.workers, "scheduler": req.scheduler, "default_rules": req.default_rules,
+            "rule_paths": [str(p) for p in req.rule_paths], "containers": req.containers,
+            "unallocated": req.unallocated,
+        },
+        "rules": None if rule_set is None else {
+            "sha256": rule_set.sha256,
+            "sources": [{"namespace": s.namespace, "path": str(s.path), "sha256": s.sha256, "rules": s.rule_count}
+                        for s in rule_set.sources],
+        },
+        "evidence": [{k: r[k] for k in ("evidence_id", "path", "format", "size", "md5", "sha1", "sha256",
+                                         "stored_md5", "stored_sha1", "verified")} for r in evidence_rows],
+        "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
+        "accounting": accounting,
+        "tables": written,
+    }
+    write_json_atomic(req.case / "manifest.json", manifest)
+    return manifest

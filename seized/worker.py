@@ -1,0 +1,226 @@
+"""What runs inside a Dask worker: reopen the image, read a unit's bytes once, scan them.
+
+Images, file systems and compiled rules are opened once per worker process and kept in
+module-level caches (a worker runs many units); every byte read is hashed, windowed and
+handed to the extractors and YARA from the same buffer.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from extractors.harvest import judge_harvest_list
+from extractors.registry import EXTRACTORS
+from ingest import containers
+from ingest.filesystems import read_stream, open_tsk
+from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
+from ingest.units import FileTask, RegionTask, Unit
+from ingest.volumes import VolumeSpec
+from reports import schema
+from seized.scanning import NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window, windows
+
+READ_BLOCK = 16 * 1024 * 1024
+YARA_TIMEOUT_S = 120
+YARA_CAP_PER_RULE = 1000
+
+_images: dict[ImageSpec, ImageReader] = {}
+_filesystems: dict[tuple[ImageSpec, str], object] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    rules: bytes | None  # compiled YARA rules (yara.Rules.save), None when YARA is off
+    rules_sha256: str | None
+    containers: bool = True
+
+
+@dataclass(slots=True)
+class UnitResult:
+    unit_id: str
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+
+
+def _reader(spec: ImageSpec) -> ImageReader:
+    reader = _images.get(spec)
+    if reader is None:
+        reader = _images[spec] = open_image(spec)
+    return reader
+
+
+def _filesystem(spec: ImageSpec, volume: VolumeSpec):
+    key = (spec, volume.id)
+    fs = _filesystems.get(key)
+    if fs is None:
+        fs = _filesystems[key] = open_tsk(_reader(spec), volume)
+    return fs
+
+
+def _rules(options: ScanOptions):
+    if options.rules is None:
+        return None
+    from seized.ruleset import load_compiled
+
+    return load_compiled(options.rules)
+
+
+def run_unit(unit: Unit, options: ScanOptions) -> UnitResult:
+    if unit.kind == "hash":
+        return _run_hash(unit)
+    rows = Rows()
+    stats = {"bytes_read": 0, "bytes_unreadable": 0}
+    rules = _rules(options)
+    if unit.kind == "files":
+        results = [_scan_file(unit.image, task, options, rules, rows, stats) for task in unit.files]
+        tables = {"file_results": pa.Table.from_pylist(results, schema=schema.FILE_RESULTS)}
+    else:
+        for task in unit.regions:
+            _scan_region(unit.image, task, rules, rows, stats)
+        tables = {}
+    tables.update(_to_arrow(rows))
+    return UnitResult(unit.id, tables, stats)
+
+
+def _run_hash(unit: Unit) -> UnitResult:
+    reader = _reader(unit.image)
+    hashes = hash_image(reader)
+    stored = reader.stored_hashes()
+    stats = {
+        "size": hashes.size, "md5": hashes.md5, "sha1": hashes.sha1, "sha256": hashes.sha256,
+        "unreadable": [list(r) for r in hashes.unreadable],
+        "stored_md5": stored.get("md5"), "stored_sha1": stored.get("sha1"),
+        "acquisition": acquisition_json(reader), "segments": list(reader.spec.segments),
+    }
+    return UnitResult(unit.id, {}, stats)
+
+
+def _file_offset_map(task: FileTask) -> OffsetMap:
+    runs = []
+    for file_off, vol_off, length in task.ref.runs:
+        pos = file_off
+        for img_off, n in task.volume.image_ranges(vol_off, length):
+            runs.append((pos, img_off, n))
+            pos += n
+    return OffsetMap(runs) if runs else NO_MAP
+
+
+def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, rows: Rows, stats: dict) -> dict:
+    ref = task.ref
+    ctx = ObjectContext(task.volume.id, ref.inode, task.stream, task.path, None, task.name, ref.size,
+                        _file_offset_map(task))
+    digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
+    keep_for_containers: list[bytes] | None = [] if options.containers else None
+    addresses: list[str] = []
+    result = {"index": task.index, "md5": None, "sha1": None, "sha256": None, "status": "scanned", "skip_reason": None}
+
+    def hashed_blocks():
+        nonlocal keep_for_containers
+        for block in read_stream(_filesystem(image, task.volume), ref, READ_BLOCK):
+            stats["bytes_read"] += len(block)
+            for d in digests:
+                d.update(block)
+            if keep_for_containers is not None:
+                if containers.worth_keeping(keep_for_containers, block, ref.size):
+                    keep_for_containers.append(block)
+                else:
+                    keep_for_containers = None
+            yield block
+
+    try:
+        for window in windows(hashed_blocks()):
+            _scan_window(window, ctx, rules, rows, addresses)
+    except OSError as exc:
+        rows.error(ctx, "read", _one_line(exc))
+        result["status"] = "error"
+        return result
+    result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
+    _harvest(ctx, addresses, rows)
+    if keep_for_containers:
+        _scan_members(b"".join(keep_for_containers), ctx, rules, rows, depth=0)
+    return result
+
+
+def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: list[str]) -> None:
+    scan_window(window, ctx, EXTRACTORS, rows, addresses)
+    if rules is not None:
+        from extractors.yara_scan import YaraScanError, scan_yara, yara_externals
+
+        try:
+            findings = list(
+                scan_yara(rules, window.data, yara_externals(ctx.path, ctx.member or ctx.name, ctx.filetype),
+                          YARA_TIMEOUT_S, YARA_CAP_PER_RULE)
+            )
+        except YaraScanError as exc:
+            rows.error(ctx, "yara", str(exc))
+            return
+        if not window.whole and window.own_start > 0:
+            findings = [f for f in findings if f.offset is not None]  # string-less rules: once per object
+        add_findings(rows, "yara", ctx, findings, window, "yara", _yara_version())
+
+
+def _yara_version() -> str:
+    import yara
+
+    return yara.__version__
+
+
+def _harvest(ctx: ObjectContext, addresses: list[str], rows: Rows) -> None:
+    if not addresses:
+        return
+    verdict = judge_harvest_list(addresses, ctx.size or 0)
+    if verdict is None:
+        return
+    add_findings(rows, "harvest_lists", ctx, [verdict], Window(b"", 0, 0, 0, True, 0), "harvest_lists", "1")
+
+
+def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: int) -> None:
+    for item in containers.expand(data, parent.member or parent.name or "", depth):
+        if isinstance(item, containers.ContainerProblem):
+            rows.error(parent, "container", item.error)
+            continue
+        member = f"{parent.member}!{item.name}" if parent.member else item.name
+        ctx = ObjectContext(parent.volume, parent.inode, parent.stream, parent.path, member,
+                            item.name.rsplit("/", 1)[-1], len(item.data), NO_MAP, "member")
+        addresses: list[str] = []
+        for window in windows([item.data] if item.data else []):
+            _scan_window(window, ctx, rules, rows, addresses)
+        _harvest(ctx, addresses, rows)
+        if item.nested:
+            _scan_members(item.data, ctx, rules, rows, depth + 1)
+
+
+def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: dict) -> None:
+    reader = _reader(image)
+    ctx = ObjectContext(task.volume, None, None, None, None, None, None, _identity, "unallocated")
+    data = reader.read(task.lo, task.hi - task.lo)
+    short = (task.hi - task.lo) - len(data)
+    own = task.end - task.start
+    stats["bytes_read"] += min(len(data), own)
+    if short > 0:
+        missing_own = max(0, task.end - max(task.start, task.lo + len(data)))
+        stats["bytes_unreadable"] += missing_own
+        rows.error(ctx, "unallocated", f"could not read image bytes {task.lo + len(data)}..{task.hi}")
+    lines_before = 0  # line numbers are not meaningful in unallocated space
+    window = Window(data, task.lo, task.start, task.end, False, lines_before)
+    _scan_window(window, ctx, rules, rows, [])
+
+
+def _identity(offset: int) -> int:
+    return offset
+
+
+def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
+    from seized.tables import worker_schema
+
+    out = {}
+    for name, items in rows.tables.items():
+        if items:
+            out[name] = pa.Table.from_pylist(items, schema=worker_schema(name))
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else exc.__class__.__name__
