@@ -6,6 +6,7 @@ session's tmp dir, so a test can check that a scan leaves that directory untouch
 from __future__ import annotations
 
 import json
+from collections import Counter
 import os
 import subprocess
 import sys
@@ -16,12 +17,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from tests import imaging
+from tests import imaging, oracle
 
 REPO = Path(__file__).resolve().parents[1]
 TREES = REPO / "tests" / "data" / "trees"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SCAN_TIMEOUT = 300
+SECTOR = 512
 
 # A name git cannot carry portably: Latin-1 "é", not valid UTF-8.
 NON_UTF8_NAME = b"home/spammer/caf\xe9.txt"
@@ -68,6 +70,77 @@ def scan_ok(case: Path, *images: Path, extra: tuple[str, ...] = ()) -> Path:
 
 def manifest(case: Path) -> dict:
     return json.loads((case / "manifest.json").read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing a scan with the TSK oracle (the rules are in tests/test_foundation_oracle.py)
+
+
+def _sanitize(raw: bytes) -> bytes:
+    return bytes(0x5E if b < 0x20 else b for b in raw)
+
+
+def row_path_bytes(row: dict) -> bytes:
+    """The row's path as bytes, taking the name from `name_raw` when it is not UTF-8."""
+    path = row["path"]
+    if row.get("name_raw") is not None:
+        parent = path.rsplit("/", 1)[0]
+        return _sanitize(parent.encode("utf-8") + b"/" + row["name_raw"])
+    return _sanitize(path.encode("utf-8"))
+
+
+def fls_path_bytes(entry: oracle.FlsEntry) -> bytes:
+    return _sanitize(entry.path.encode("utf-8", "surrogateescape"))
+
+
+def files_of(case: Path, volume: str | None = None) -> list[dict]:
+    rows = read_table(case, "files").to_pylist()
+    rows = [r for r in rows if r["name"] not in (".", "..")]
+    return [r for r in rows if volume is None or r["volume"] == volume]
+
+
+def assert_files_match_fls(rows: list[dict], image: Path | list[Path], offset_sectors: int | None) -> int:
+    """Rows of one file system vs fls/icat (rules: tests/test_foundation_oracle.py docstring).
+
+    Returns how many allocated regular files had their sha256 checked against icat.
+    """
+    entries = oracle.fls_entries(image, offset_sectors)
+    is_ntfs = any(e.attr_type is not None for e in entries)
+    fls_names = Counter((fls_path_bytes(e), e.inode, not e.deleted) for e in entries)
+    table_names = Counter((row_path_bytes(r), r["inode"], r["allocated"]) for r in rows)
+    if is_ntfs:
+        fls_names, table_names = Counter(set(fls_names)), Counter(set(table_names))
+    missing = fls_names - table_names
+    extra = table_names - fls_names
+    assert not missing and not extra, f"names fls has but the table lacks: {sorted(missing)[:20]}\n" \
+                                      f"rows fls does not print: {sorted(extra)[:20]}"
+    if is_ntfs:
+        fls_streams = {(fls_path_bytes(e), e.stream) for e in entries if e.stream and e.attr_type == 128}
+        table_streams = {(row_path_bytes(r), r["stream"]) for r in rows if r["stream"] is not None}
+        assert fls_streams == table_streams
+
+    by_key = {(row_path_bytes(r), r["stream"]): r for r in rows}
+    checked = 0
+    for e in entries:
+        if e.deleted or e.name_type != "r" or e.meta_type != "r":
+            continue
+        if is_ntfs and e.attr_type != 128:
+            continue  # index attributes ($Secure:$SDH ...) are not content
+        row = by_key[(fls_path_bytes(e), e.stream)]
+        assert row["type"] == "file", row
+        assert row["sha256"] == oracle.icat_sha256(image, e.meta, offset_sectors), (e.path, e.stream)
+        checked += 1
+    return checked
+
+
+def walked_volumes(case: Path) -> list[dict]:
+    return [v for v in read_table(case, "volumes").to_pylist() if v["status"] == "walked"]
+
+
+def one_evidence(case: Path) -> dict:
+    rows = read_table(case, "evidence").to_pylist()
+    assert len(rows) == 1, rows
+    return rows[0]
 
 
 @dataclass(frozen=True)
@@ -176,10 +249,18 @@ class ScanCache:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._cases: dict[str, Path] = {}
+        self._failed: dict[str, str] = {}
 
     def case(self, name: str, *images: Path) -> Path:
         if name not in self._cases:
-            self._cases[name] = scan_ok(self._root / name, *images)
+            self._cases[name] = self._root / name
+            try:
+                scan_ok(self._root / name, *images)
+            except BaseException as exc:  # do not rerun a failing scan for every test using it
+                self._failed[name] = str(exc)
+                raise
+        if name in self._failed:
+            pytest.fail(f"(scan failed earlier) {self._failed[name]}")
         return self._cases[name]
 
 
