@@ -1,0 +1,95 @@
+"""Shared text helpers: views of a window as ASCII-compatible bytes, for UTF-8 and UTF-16.
+
+Why: evidence holds text in 8-bit encodings and in UTF-16 (Windows, mail clients, memory).
+Every text extractor runs its byte regexes over *views*: the window itself, plus narrow
+copies of the UTF-16 runs inside it (one byte per UTF-16 code unit), each with a linear map
+back to offsets in `data` so findings always point at the value's first byte.
+Scanning for UTF-16 costs nothing on text and random data: only 64 KiB blocks where NUL
+bytes are frequent are searched, and the search itself runs in `re` (C).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+_BLOCK = 1 << 16
+_MARGIN = 1 << 12
+# A run of at least 8 UTF-16 code units that are printable ASCII, tab, CR or LF.
+_UTF16_RUN = re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){8,}")
+_PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Bytes to search plus the map back: data offset of text[i] is base + step * i."""
+
+    text: bytes
+    base: int
+    step: int
+    encoding: str  # "utf-8" for the window itself, "utf-16le" / "utf-16be" for runs
+
+    def offset(self, i: int) -> int:
+        return self.base + self.step * i
+
+
+def utf16_views(data: bytes) -> Iterator[View]:
+    """Narrow copies of the UTF-16 (LE or BE) ASCII runs in NUL-heavy parts of `data`."""
+    n = len(data)
+    regions: list[list[int]] = []
+    for start in range(0, n, _BLOCK):
+        end = min(n, start + _BLOCK)
+        if data.count(0, start, end) * 8 >= end - start:  # >= 12.5 % NUL bytes
+            lo, hi = max(0, start - _MARGIN), min(n, end + _MARGIN)
+            if regions and lo <= regions[-1][1]:
+                regions[-1][1] = hi
+            else:
+                regions.append([lo, hi])
+    for lo, hi in regions:
+        for m in _UTF16_RUN.finditer(data, lo, hi):
+            s, e = m.span()
+            if s > 0 and data[s - 1] == 0:
+                # Big-endian text: the match starts one byte late; include the last low byte.
+                if e < n and data[e] in _PRINTABLE and data[e - 1] == 0:
+                    e += 1
+                yield View(data[s:e:2], s - 1, 2, "utf-16be")
+            else:
+                yield View(data[s:e:2], s, 2, "utf-16le")
+
+
+def views(data: bytes) -> Iterator[View]:
+    """The window itself, then its UTF-16 runs."""
+    yield View(data, 0, 1, "utf-8")
+    yield from utf16_views(data)
+
+
+def encode_as(value: str, encoding: str) -> bytes:
+    """How `value` appears in `data` for a view of this encoding (used by tests and checks)."""
+    return value.encode("utf-8" if encoding in ("utf-8", "ascii") else encoding)
+
+
+class LineCounter:
+    """1-based line numbers for increasing offsets into `data` in linear total time."""
+
+    __slots__ = ("_data", "_pos", "_line")
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._pos, self._line = data, 0, 1
+
+    def line_at(self, offset: int) -> int:
+        if offset < self._pos:
+            self._pos, self._line = 0, 1
+        self._line += self._data.count(b"\n", self._pos, offset)
+        self._pos = offset
+        return self._line
+
+
+def looks_binary(data: bytes, sample: int = 4096) -> bool:
+    """True when the start of `data` is mostly not text (cheap gate for text-only parsers)."""
+    head = data[:sample]
+    if not head:
+        return False
+    if head.count(0) * 4 >= len(head):  # could be UTF-16; callers use utf16_views for that
+        return True
+    bad = len(head.translate(None, bytes(_PRINTABLE) + bytes(range(0x80, 0x100))))
+    return bad * 10 > len(head)

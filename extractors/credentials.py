@@ -1,0 +1,195 @@
+"""Credentials: combo lists (`user:pass`, `email;pass`, `host|port|user|pass`,
+`host:port:user:pass`), CSV files with a user and a password column, and passwords in URLs.
+
+Why judge by context: `foo:bar` is also a timestamp, a YAML pair, a drive letter or an
+IPv6 address. A combo list is a run of lines that all have the combo shape, so a line is
+only reported when it belongs to a run of at least `MIN_RUN` combo-shaped lines that is
+either long (`LONG_RUN`) or at least half of the window's lines. Lines that have the shape
+but are something else (times, MAC/IPv6, `/etc/passwd`/`group`/`shadow` rows, `C:\\`,
+URI schemes) are rejected line by line first.
+
+Decisions (documented for the report):
+* The password is everything after the first separator up to the end of line, minus the
+  CR of CRLF; trailing spaces are kept (`Root:wago ` -> `wago `) because that is what a
+  tool replaying the list would send, and a colon inside it is kept (`cirros:cubswin:)`).
+* An empty password (`default:`) is reported with secret `""`: a default account with no
+  password is a credential.
+* `scheme://user:password@host` in any text is a credential (kind `url`), not only an
+  indicator; YAML `key: value` (space after the colon) never is.
+
+Linear time: candidate lines are found by one `re` scan anchored on the newline byte.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from extractors._text import LineCounter, View, views
+from extractors.base import Extractor, Finding, Source
+
+NAME = "credentials"
+VERSION = "1.0.0"
+MIN_RUN = 3
+LONG_RUN = 10
+
+# A line: user (no blanks, no separators, no quotes/brackets), separator, rest of line.
+_COMBO = re.compile(rb"\n([^\s:;|,\"'<>()\[\]{}=]{1,128})([:;|])(?![ \t])([^\r\n]{0,256})\r?(?=\n|\Z)")
+_PORT = re.compile(r"\d{1,5}")
+_HOSTLIKE = re.compile(r"(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}|localhost|\[?[0-9A-Fa-f:]+\]?")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[A-Za-z]{2,63}")
+_NUMERIC_LINE = re.compile(r"[\d:.,\-TZ+ /]+")
+_HEX_COLON = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,}(?:/\d+)?")
+_PASSWD_ROW = re.compile(r"(?:[^:]*:\d*:\d*:|\$[0-9a-z]+\$[^:]*:\d*:|[!*x]{0,2}:\d+:)")
+_SCHEMES = frozenset(
+    # Schemes whose URIs have no `//`; `ftp:video` is a combo (user "ftp"), `ftp://` is not.
+    "mailto data javascript urn tel sip sips news about magnet xmpp skype callto sms geo cid mid".split()
+)
+_URL_CRED = re.compile(
+    rb"://([^\s:/@\"'<>\\]{1,128}):([^\s/@\"'<>\\]{1,128})@((?:[A-Za-z0-9\-]{1,63}\.)*[A-Za-z0-9\-]{1,63})(?::(\d{1,5}))?"
+)
+_SCHEME_BEFORE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]{0,15}\Z")
+_CSV_USER = ("username", "user", "login", "email", "e-mail", "mail", "user name", "account", "userid", "user_id")
+_CSV_PASS = ("password", "pass", "passwd", "pwd", "secret", "passphrase")
+_CSV_HOST = ("host", "hostname", "server", "url", "site", "domain", "place", "service", "address")
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialFinding(Finding):
+    """One credential; `offset` is the first byte of its record (line, CSV row or URL)."""
+
+    kind: str  # email_password, user_password, smtp_combo, csv, url
+    username: str
+    secret: str = field(metadata={"secret": True})
+    host: str | None  # host, URL or named place the credential applies to, if given
+    port: int | None
+    line_no: int
+
+
+def _dec(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+def _classify(user: str, sep: str, rest: str) -> tuple[str, str, str, str | None, int | None] | None:
+    """(kind, username, secret, host, port) for a combo-shaped line, None if it is not one."""
+    line = f"{user}{sep}{rest}"
+    if user.lower() in _SCHEMES or rest.startswith("//"):
+        return None  # a URI; URL credentials are found by the URL scan
+    if len(user) == 1 and rest[:1] in ("\\", "/"):
+        return None  # C:\path
+    if _NUMERIC_LINE.fullmatch(line) or _HEX_COLON.fullmatch(line):
+        return None  # times, dates, ratios, MAC and IPv6 addresses
+    if sep == ":" and _PASSWD_ROW.match(rest):
+        return None  # /etc/passwd, group, shadow rows
+    if sep == "|":
+        parts = line.split("|")
+        if len(parts) == 4 and _PORT.fullmatch(parts[1]) and 0 < int(parts[1]) < 65536:
+            return "smtp_combo", parts[2], parts[3], parts[0], int(parts[1])
+        if len(parts) != 2:
+            return None
+    elif sep == ":":
+        parts = rest.split(":", 2)
+        if (len(parts) == 3 and _PORT.fullmatch(parts[0]) and 0 < int(parts[0]) < 65536
+                and _HOSTLIKE.fullmatch(user) and parts[1]):
+            return "smtp_combo", parts[1], parts[2], user, int(parts[0])
+    kind = "email_password" if _EMAIL.fullmatch(user) else "user_password"
+    return kind, user, rest, None, None
+
+
+def _combos(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
+    text = b"\n" + view.text
+    found: list[tuple[int, CredentialFinding]] = []  # (line index in view, finding)
+    line_idx, pos = 0, 0
+    for m in _COMBO.finditer(text):
+        c = _classify(_dec(m.group(1)), chr(m.group(2)[0]), _dec(m.group(3)))
+        if c is None:
+            continue
+        line_idx += text.count(b"\n", pos, m.start() + 1)
+        pos = m.start() + 1
+        off = view.offset(m.start())  # m.start() is the '\n' we prepended: index-1 in text
+        found.append((line_idx, CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))))
+    if not found:
+        return
+    total_lines = max(1, view.text.count(b"\n") + (0 if view.text.endswith(b"\n") else 1))
+    run: list[CredentialFinding] = []
+    prev = -10
+    for idx, f in found + [(-100, None)]:  # sentinel flushes the last run
+        if f is not None and idx - prev <= 2:
+            run.append(f)
+        else:
+            if len(run) >= MIN_RUN and (len(run) >= LONG_RUN or 2 * len(run) >= total_lines):
+                yield from run
+            run = [f] if f is not None else []
+        prev = idx
+
+
+def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
+    """Rows of a CSV/TSV whose first line is a header naming a user and a password column."""
+    text = view.text
+    end = text.find(b"\n")
+    header = text[: end if end >= 0 else len(text)].rstrip(b"\r")
+    if len(header) > 1024:
+        return
+    head = _dec(header)
+    delim = max(",;\t", key=head.count)
+    if head.count(delim) < 1:
+        return
+    cols = [c.strip().strip("\"'").strip().lower() for c in next(csv.reader([head], delimiter=delim))]
+    ui = next((cols.index(c) for c in _CSV_USER if c in cols), None)
+    pi = next((cols.index(c) for c in _CSV_PASS if c in cols), None)
+    if ui is None or pi is None:
+        return
+    hi = next((cols.index(c) for c in _CSV_HOST if c in cols), None)
+    port_i = cols.index("port") if "port" in cols else None
+    pos = end + 1 if end >= 0 else len(text)
+    while pos < len(text):
+        nl = text.find(b"\n", pos)
+        nl = len(text) if nl < 0 else nl
+        raw = text[pos:nl].rstrip(b"\r")
+        if raw.strip():
+            row = next(csv.reader([_dec(raw)], delimiter=delim), [])
+            if len(row) > max(ui, pi) and (row[ui] or row[pi]):
+                host = row[hi] if hi is not None and hi < len(row) and row[hi] else None
+                port = None
+                if port_i is not None and port_i < len(row) and _PORT.fullmatch(row[port_i].strip()):
+                    port = int(row[port_i].strip())
+                off = view.offset(pos)
+                yield CredentialFinding(off, "csv", row[ui], row[pi], host, port, lines.line_at(off))
+        pos = nl + 1
+
+
+def _url_creds(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
+    text = view.text
+    for m in _URL_CRED.finditer(text):
+        s = _SCHEME_BEFORE.search(text, max(0, m.start() - 16), m.start())
+        if s is None:
+            continue
+        off = view.offset(s.start())
+        port = int(m.group(4)) if m.group(4) and 0 < int(m.group(4)) < 65536 else None
+        yield CredentialFinding(off, "url", _dec(m.group(1)), _dec(m.group(2)), _dec(m.group(3)), port, lines.line_at(off))
+
+
+def extract(data: bytes, source: Source) -> Iterator[CredentialFinding]:
+    """Credentials in `data` (and in its UTF-16 runs); see the module docstring."""
+    lines = LineCounter(data)
+    for view in views(data):
+        csv_done = False
+        if view.base == 0 or (view.step == 2 and view.base <= 2):
+            if source.window_offset == 0:
+                rows = list(_csv_rows(view, lines))
+                csv_done = bool(rows)
+                yield from rows
+        if not csv_done:
+            yield from _combos(view, lines)
+        if b"://" in view.text:
+            yield from _url_creds(view, lines)
+
+
+EXTRACTOR = Extractor(
+    name=NAME,
+    version=VERSION,
+    table="credentials",
+    extract=extract,
+    description="Combo lists, credential CSVs and URL passwords, judged by file context",
+)
