@@ -93,8 +93,15 @@ class WalkProblem:
     error: str
 
 
+_FS_NAMES = {
+    int(getattr(pytsk3, n)): n.removeprefix("TSK_FS_TYPE_").lower()
+    for n in dir(pytsk3)
+    if n.startswith("TSK_FS_TYPE_") and not n.endswith(("_DETECT", "_ENUM", "_UNSUPP"))
+}
+
+
 def fs_type_name(fs: pytsk3.FS_Info) -> str:
-    name = str(fs.info.ftype).removeprefix("TSK_FS_TYPE_").lower()
+    name = _FS_NAMES.get(int(fs.info.ftype), str(fs.info.ftype).removeprefix("TSK_FS_TYPE_").lower())
     return {"hfs": "hfs+", "ffs1": "ufs1", "ffs1b": "ufs1b", "ffs2": "ufs2"}.get(name, name)
 
 

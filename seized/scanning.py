@@ -167,10 +167,11 @@ def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable[
         if isinstance(finding, LimitReached):
             rows.error(ctx, extractor, f"limit reached: {finding.limit} = {finding.value}")
             continue
-        if finding.offset is None:
+        offset = getattr(finding, "offset", None)  # whole-object verdicts have none
+        if offset is None:
             absolute = None
         else:
-            absolute = window.data_start + finding.offset
+            absolute = window.data_start + offset
             if not window.whole and not (window.own_start <= absolute < window.own_end):
                 continue
         row = _provenance(ctx, absolute, extractor, version)
