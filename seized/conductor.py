@@ -434,9 +434,9 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     started = _utc_now()
     from seized.ruleset import load_rule_set
 
-    rule_set = load_rule_set(req.rule_paths, req.default_rules)  # compile errors stop us before anything
-    if rule_set is not None and not rule_set.sources:
-        rule_set = None
+    rule_set = None  # compile errors stop us before anything else
+    if req.default_rules or req.rule_paths:
+        rule_set = load_rule_set(req.rule_paths, req.default_rules)
     identity = _identity(req, rule_set.sha256 if rule_set else None)
     failures: list[Failure] = []
     specs: list[ImageSpec] = []
