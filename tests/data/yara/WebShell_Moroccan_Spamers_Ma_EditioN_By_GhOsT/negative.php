@@ -1,0 +1,4 @@
+<?php
+$content = chunk_split(base64_encode($content));
+echo 'sending';
+?>

@@ -1,0 +1,4 @@
+<?php
+use PHPMailer\PHPMailer\PHPMailer;
+$mail = new PHPMailer(true);
+?>

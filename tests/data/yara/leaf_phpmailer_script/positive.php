@@ -1,0 +1,4 @@
+<?php
+/* Leaf PHPMailer */
+$title = 'Leaf PHPMailer 2.8';
+?>

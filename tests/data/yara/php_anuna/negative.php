@@ -1,0 +1,1 @@
+<?php $kdd = 'x';$vbo=explode(',','a,b');if (!function_exists('qzx')) { }

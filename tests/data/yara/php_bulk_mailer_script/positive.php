@@ -1,0 +1,6 @@
+<?php
+$list = explode("\n", $_POST['emaillist']);
+foreach ($list as $to) {
+  mail($to, $_POST['subject'], $_POST['message']);
+}
+?>

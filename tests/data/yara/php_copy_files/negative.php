@@ -1,0 +1,1 @@
+<?php move_uploaded_file($_FILES['f']['tmp_name'], '/srv/uploads/x'); ?>

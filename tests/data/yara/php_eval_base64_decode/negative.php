@@ -1,0 +1,1 @@
+<?php echo base64_decode('ZWNobyAnaGknOw=='); ?>

@@ -1,0 +1,1 @@
+<?php echo htmlspecialchars_decode(base64_decode($p)); ?>

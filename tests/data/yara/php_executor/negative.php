@@ -1,0 +1,3 @@
+<?php
+echo get_current_user();
+?>

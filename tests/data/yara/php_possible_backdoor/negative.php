@@ -1,0 +1,4 @@
+<?php
+$x = base64_decode($_POST['p']);
+echo htmlspecialchars($x);
+?>

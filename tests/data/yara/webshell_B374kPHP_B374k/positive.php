@@ -1,0 +1,3 @@
+<?php
+// B374k Vip In Beautify Just For Self
+?>
