@@ -46,7 +46,8 @@ def windows(blocks: Iterable[bytes], overlap: int = OVERLAP) -> Iterator[Window]
         data = tail + cur + head if (tail or head) else cur
         whole = first and nxt is None
         yield Window(data, pos - len(tail), pos, pos + len(cur), whole, newlines - tail.count(b"\n"))
-        newlines += cur.count(b"\n")
+        if nxt is not None:  # line numbers of later windows need the count; a lone window does not
+            newlines += cur.count(b"\n")
         tail = (tail + cur)[-overlap:] if len(cur) < overlap else cur[-overlap:]
         pos += len(cur)
         cur = nxt
