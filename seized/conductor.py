@@ -237,8 +237,7 @@ class Progress:
         self.done_bytes = 0
         self.done_units = 0
         self.quiet = quiet
-        self._last = 0.0
-        self._start = time.monotonic()
+        self._start = self._last = time.monotonic()
         self._bar = None
         if not quiet and sys.stderr.isatty():
             from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress as RichProgress,
