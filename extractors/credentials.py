@@ -35,7 +35,9 @@ MIN_RUN = 3
 LONG_RUN = 10
 
 # A line: user (no blanks, no separators, no quotes/brackets), separator, rest of line.
-_COMBO = re.compile(rb"\n([^\s:;|,\"'<>()\[\]{}=]{1,128})([:;|])(?![ \t])([^\r\n]{0,256})\r?(?=\n|\Z)")
+_COMBO = re.compile(
+    rb"\n([!#-'*+\-./0-9?-Z\\^-z~\x80-\xff]{1,128})([:;|])(?![ \t])([\t\x20-\x7e\x80-\xff]{0,256})\r?(?=\n|\Z)"
+)
 _PORT = re.compile(r"\d{1,5}")
 _HOSTLIKE = re.compile(r"(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}|localhost|\[?[0-9A-Fa-f:]+\]?")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[A-Za-z]{2,63}")
@@ -135,7 +137,10 @@ def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
     delim = max(",;\t", key=head.count)
     if head.count(delim) < 1:
         return
-    cols = [c.strip().strip("\"'").strip().lower() for c in next(csv.reader([head], delimiter=delim))]
+    try:
+        cols = [c.strip().strip("\"'").strip().lower() for c in next(csv.reader([head], delimiter=delim))]
+    except csv.Error:
+        return
     ui = next((cols.index(c) for c in _CSV_USER if c in cols), None)
     pi = next((cols.index(c) for c in _CSV_PASS if c in cols), None)
     if ui is None or pi is None:
@@ -148,7 +153,10 @@ def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
         nl = len(text) if nl < 0 else nl
         raw = text[pos:nl].rstrip(b"\r")
         if raw.strip():
-            row = next(csv.reader([_dec(raw)], delimiter=delim), [])
+            try:
+                row = next(csv.reader([_dec(raw)], delimiter=delim), [])
+            except csv.Error:
+                row = []
             if len(row) > max(ui, pi) and (row[ui] or row[pi]):
                 host = row[hi] if hi is not None and hi < len(row) and row[hi] else None
                 port = None
