@@ -1,1 +1,19 @@
-EXTRACTORS = ()
+"""Every extractor the pipeline runs, in one visible place (no registration by import).
+
+Derived, not listed here: `extractors.harvest.judge_harvest_list(addresses, object_size)`
+is called by the pipeline once per file, after all windows, with that file's `emails`
+addresses; it decides whether the file is a harvested address list (table `harvest_lists`:
+addresses, unique, distinct_domains, top_domains, density).
+"""
+from __future__ import annotations
+
+from extractors import credentials, emails, indicators, spam_templates, tor
+from extractors.base import Extractor
+
+EXTRACTORS: tuple[Extractor, ...] = (
+    emails.EXTRACTOR,
+    credentials.EXTRACTOR,
+    spam_templates.EXTRACTOR,
+    tor.EXTRACTOR,
+    indicators.EXTRACTOR,
+)

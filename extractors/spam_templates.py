@@ -1,0 +1,195 @@
+"""Spam and phishing *templates*: letters with mailer placeholders or spintax, plus spam signals.
+
+Why whole-object: a template is judged as a whole (placeholders, subject, links, brands),
+so the extractor only runs when the object fits one window.
+
+A template needs mass-mailer placeholders (`[-email-]`, `%RND_NUM[2,2]%`, `{%FIRSTNAME%}`,
+`{{.FirstName}}`, `%%email%%`, `{$name}`, ...) and/or spintax (`{a|b|c}`), and spam signals
+(trademarks from `extractors/data/brands.txt`, links, a subject line, lure words). What is
+not a template: delivered mail (it carries `Received:` headers or an mbox `From ` line: the
+placeholders were already filled in), and ordinary web pages or documentation that use
+template syntax without any spam signal. `score` is a sum of weighted signals; `reasons`
+lists them so an examiner can check every point.
+
+Brands are matched on word boundaries and through obfuscations: letters may be separated by
+one non-letter (`V-i-a-g-r-a`), and look-alikes are folded (`1`/`l`/`!`/`|` -> i, `0` -> o,
+`3` -> e, `4`/`@` -> a, `5`/`$` -> s).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable, Iterator
+
+from extractors._text import looks_binary, utf16_views
+from extractors.base import Extractor, Finding, Source
+
+NAME = "spam_templates"
+VERSION = "1.0.0"
+THRESHOLD = 3.0
+MAX_URLS = 50
+
+# Strong placeholder syntaxes: used by mass mailers, rare elsewhere.
+_STRONG = re.compile(
+    rb"\[-[A-Za-z][A-Za-z0-9_]{1,30}-\]"  # Leaf-PHPMailer style [-email-]
+    rb"|%RND_[A-Z_]{1,20}(?:\[\d{1,3},\d{1,3}\])?%"  # %RND_NUM[2,2]%
+    rb"|\{%[A-Z][A-Z0-9_]{1,30}%\}"  # {%FIRSTNAME%}
+    rb"|\{\{\s?\.[A-Z][A-Za-z0-9_]{1,30}\s?\}\}"  # GoPhish / Go templates {{.FirstName}}
+    rb"|%%[A-Za-z][A-Za-z0-9_]{1,30}%%"  # %%email%%
+    rb"|##[A-Z][A-Z0-9_]{1,30}##"  # ##EMAIL##
+)
+# Weak syntaxes (also PHP/Jinja/Mustache): count only with a mailer field name.
+_WEAK = re.compile(rb"\{\$([A-Za-z_]{2,30})\}|\{\{\s?([A-Za-z_]{2,30})\s?\}\}|\$\{([A-Za-z_]{2,30})\}")
+_MAILER_FIELDS = frozenset(
+    "email emailuser emaildomain name firstname first_name lastname last_name fullname username user "
+    "date time link url unsubscribe subject company domain recipient to_email receiver random "
+    "randomstring randomnumber rnd token phone address".split()
+)
+_SPINTAX = re.compile(rb"\{[^{}|\r\n]{1,100}(?:\|[^{}|\r\n]{0,100}){1,30}\}")
+_SUBJECT = re.compile(rb"(?im)^subject:[ \t]*([^\r\n]{1,300})")
+_URL = re.compile(rb"(?:https?|hxxps?)://[^\s\"'<>`{}|\\^]{1,500}", re.IGNORECASE)
+_LURE = re.compile(
+    rb"(?i)\b(?:unsubscribe|click here|act now|limited time|verify your account|confirm your account|"
+    rb"account (?:has been )?suspended|update your (?:account|payment|billing)|winner|congratulations|"
+    rb"free (?:gift|trial)|lowest prices?|no prescription|online pharmacy|100% (?:free|guaranteed)|"
+    rb"dear (?:customer|user|friend|member)|password expires?|log ?in to (?:your|view)|"
+    rb"meds|discount|order now|buy now)\b"
+)
+_DELIVERED = re.compile(rb"(?im)^(?:received:[ \t]|from [^\s@]+@?[^\s]* (?:mon|tue|wed|thu|fri|sat|sun) )")
+_GATE = (b"[-", b"%RND_", b"{%", b"{{", b"%%", b"##", b"{$", b"${", b"|")
+_FOLD = str.maketrans({"1": "i", "l": "i", "!": "i", "|": "i", "0": "o", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s"})
+_ALT = {"i": "[i1l!|]", "o": "[o0]", "e": "[e3]", "a": "[a4@]", "s": "[s5$]", "l": "[l1i|]"}
+
+
+@dataclass(frozen=True, slots=True)
+class SpamTemplateFinding(Finding):
+    placeholders: list[str]
+    spintax_count: int
+    subject: str | None
+    urls: list[str]
+    brands: list[str]
+    score: float
+    reasons: list[str]
+
+
+def _parse_brands(lines: Iterable[str]) -> list[str]:
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+def load_brands(extra_path: str | None = None) -> tuple[str, ...]:
+    """The shipped brand list plus, optionally, one brand per line from `extra_path`."""
+    shipped = resources.files("extractors").joinpath("data/brands.txt").read_text("utf-8")
+    brands = _parse_brands(shipped.splitlines())
+    if extra_path:
+        with open(extra_path, encoding="utf-8") as fh:
+            brands += _parse_brands(fh)
+    return tuple(dict.fromkeys(brands))
+
+
+def brand_regex(brands: Iterable[str]) -> re.Pattern[bytes]:
+    """One regex for all brands: word boundaries, 1 optional separator between letters."""
+    alts = []
+    for brand in sorted(set(brands), key=len, reverse=True):
+        parts = []
+        for ch in brand.lower():
+            if ch == " ":
+                parts.append(r"[\s\-_.]?")
+            elif ch.isalpha():
+                parts.append(_ALT.get(ch, re.escape(ch)))
+            else:
+                parts.append(re.escape(ch))
+        alts.append(r"[\-_.*' ]?".join(p for p in parts if p != r"[\s\-_.]?") if " " not in brand else "".join(parts))
+    pattern = r"(?<![A-Za-z0-9])(?:" + "|".join(alts) + r")(?![A-Za-z0-9])"
+    return re.compile(pattern.encode("ascii"), re.IGNORECASE)
+
+
+BRANDS = load_brands()
+_BRANDS_RE = brand_regex(BRANDS)
+_CANON = {}
+for _b in BRANDS:
+    _CANON.setdefault(re.sub(r"[^a-z]", "", _b.lower().translate(_FOLD)), _b)
+
+
+def _canonical(hit: bytes) -> str | None:
+    key = re.sub(r"[^a-z]", "", hit.decode("latin-1").lower().translate(_FOLD))
+    return _CANON.get(key)
+
+
+def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplateFinding | None:
+    """The template finding for `text` (offset 0), or None when it is not a template."""
+    if not any(g in text for g in _GATE):
+        return None
+    placeholders = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text)))
+    for m in _WEAK.finditer(text):
+        fieldname = (m.group(1) or m.group(2) or m.group(3)).decode("ascii")
+        if fieldname.lower() in _MAILER_FIELDS:
+            placeholders.append(m.group().decode("ascii"))
+    placeholders = list(dict.fromkeys(placeholders))
+    spintax = sum(1 for _ in _SPINTAX.finditer(text))
+    if not placeholders and spintax < 2:
+        return None
+    reasons, score = [], 0.0
+    if placeholders:
+        score += min(3.0, 1.0 + 0.5 * len(placeholders))
+        reasons.append(f"{len(placeholders)} mailer placeholder(s)")
+    if spintax:
+        score += min(2.0, 0.5 * spintax)
+        reasons.append(f"{spintax} spintax group(s)")
+    signals = 0.0
+    m = _SUBJECT.search(text, 0, 1 << 16)
+    subject = m.group(1).decode("utf-8", "replace").strip() if m else None
+    if subject:
+        signals += 0.5
+        reasons.append("subject line")
+    urls = list(dict.fromkeys(u.group().decode("ascii", "replace").rstrip(".,;:!?)]'\"") for u in _URL.finditer(text)))[:MAX_URLS]
+    if urls or any(p.lower().strip("{}. ") in ("url", "link") for p in placeholders):
+        signals += 0.5
+        reasons.append("link(s)")
+    strong = [p.lower() for p in placeholders if _STRONG.fullmatch(p.encode("ascii"))]
+    if any(any(f in p for f in ("name", "email", "user", "recipient")) for p in strong) and (
+            urls or any(f in p for p in strong for f in ("url", "link"))):
+        signals += 1.0
+        reasons.append("personalised letter with a link")
+    brands = sorted({c for c in (_canonical(b.group()) for b in brands_re.finditer(text)) if c})
+    if brands:
+        signals += min(2.0, 1.0 * len(brands))
+        reasons.append("brand(s): " + ", ".join(brands[:10]))
+    lures = {x.group().decode("ascii", "replace").lower() for x in _LURE.finditer(text)}
+    if lures:
+        signals += min(1.5, 0.5 * len(lures))
+        reasons.append("lure words: " + ", ".join(sorted(lures)[:10]))
+    score += signals
+    if _DELIVERED.search(text, 0, 1 << 16):
+        score -= 10.0
+        reasons.append("delivered message (Received:/mbox headers): not a template")
+    if signals < 1.0 or score < THRESHOLD:
+        return None
+    return SpamTemplateFinding(0, placeholders, spintax, subject, urls, brands, round(score, 2), reasons)
+
+
+def extract(data: bytes, source: Source) -> Iterator[SpamTemplateFinding]:
+    """At most one finding per object (or per UTF-16 text run), at the start of the text."""
+    if not looks_binary(data):
+        found = judge(data)
+        if found is not None:
+            yield found
+            return
+    for view in utf16_views(data):
+        if len(view.text) >= 64:
+            found = judge(view.text)
+            if found is not None:
+                yield SpamTemplateFinding(view.offset(0), *[getattr(found, f) for f in
+                                          ("placeholders", "spintax_count", "subject", "urls", "brands", "score", "reasons")])
+                return
+
+
+EXTRACTOR = Extractor(
+    name=NAME,
+    version=VERSION,
+    table="spam_templates",
+    extract=extract,
+    description="Mass-mailer / phishing templates: placeholders, spintax, brands, score with reasons",
+    whole_object=True,
+)
