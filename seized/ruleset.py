@@ -33,12 +33,15 @@ _YARA_FILE_LINE = re.compile(r"^(?P<file>.*)\((?P<line>\d+)\): (?P<msg>.*)$", re
 _YARA_LINE = re.compile(r"^line (?P<line>\d+): (?P<msg>.*)$", re.S)
 
 
-class RuleSetError(ValueError):
-    """A rule path or rule file that cannot be used; `str()` is one line for the user."""
+class RuleCompileError(ValueError):
+    """The rule set cannot be built; `str()` is one line, `file:line: message` for a syntax error."""
 
 
-class RuleCompileError(RuleSetError):
-    """A rule file that does not compile; `str()` is `file:line: message` on one line."""
+class RuleSetError(RuleCompileError):
+    """A rule path that cannot be used (missing, unreadable, a folder without rule files).
+
+    A subclass of RuleCompileError so that a caller catching that one catches every rule-set problem.
+    """
 
 
 @dataclass(frozen=True)
