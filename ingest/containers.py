@@ -18,7 +18,8 @@ from typing import Iterator
 MAX_INPUT = 64 * 1024 * 1024  # largest container read into memory for expansion
 MAX_MEMBER = 256 * 1024 * 1024  # largest expanded member
 MAX_TOTAL = 1024 * 1024 * 1024  # expanded bytes per container
-MAX_RATIO = 200  # expanded / compressed, for members over 1 MiB
+MAX_RATIO = 200  # expanded / compressed, for members over RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
 MAX_DEPTH = 6
 MAX_MEMBERS = 20000
 
@@ -65,10 +66,20 @@ def _strip(name: str, kind: str) -> str:
     return f"{base}.{kind}-decompressed"
 
 
+def _cap(compressed: int) -> int:
+    """Most bytes worth expanding from `compressed` input: the size limit or the ratio limit.
+
+    Decompressing is stopped at this cap (+1 byte to detect the overflow), so a bomb costs
+    at most the cap in memory and time, not its full expanded size.
+    """
+    return min(MAX_MEMBER, max(RATIO_FLOOR, MAX_RATIO * max(compressed, 0)))
+
+
 def _bounded(data: bytes, limit: int, ratio_base: int) -> str | None:
+    """Which bound `data` broke, named for the examiner; None when within both."""
     if len(data) > limit:
         return f"expanded size over the limit of {limit} bytes"
-    if len(data) > 1024 * 1024 and ratio_base and len(data) / ratio_base > MAX_RATIO:
+    if len(data) > RATIO_FLOOR and ratio_base and len(data) / ratio_base > MAX_RATIO:
         return f"compression ratio over {MAX_RATIO}:1 (decompression bomb?)"
     return None
 
@@ -93,7 +104,7 @@ def expand(data: bytes, name: str, depth: int) -> Iterator[Member | ContainerPro
 
 
 def _stream(data: bytes, name: str, kind: str) -> Iterator[Member | ContainerProblem]:
-    limit = MAX_MEMBER + 1
+    limit = _cap(len(data)) + 1
     if kind == "gzip":
         out = []
         rest = data
@@ -135,8 +146,8 @@ def _zip(data: bytes) -> Iterator[Member | ContainerProblem]:
             if info.file_size > MAX_MEMBER or total + info.file_size > MAX_TOTAL:
                 yield ContainerProblem(f"zip member {info.filename}: declared size {info.file_size} over the limit")
                 continue
-            with zf.open(info) as fh:
-                content = fh.read(MAX_MEMBER + 1)
+            with zf.open(info) as fh:  # the declared size may lie: the read is bounded too
+                content = fh.read(_cap(info.compress_size) + 1)
             problem = _bounded(content, MAX_MEMBER, info.compress_size)
             if problem:
                 yield ContainerProblem(f"zip member {info.filename}: {problem}; not scanned")
