@@ -22,6 +22,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ingest.filesystems import FileRecord, WalkProblem, open_tsk, walk_tsk
+from ingest.layers import walk_stack
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
 from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
@@ -102,6 +103,8 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
         problems: list[WalkProblem] = []
         volume_rows: list[dict] = []
         walked: list[VolumeSpec] = []
+        nested_volumes: list[VolumeSpec] = []  # LVM logical volumes, RAID1 data areas (ingest.layers)
+        fs_kinds: dict[str, str] = {}  # volume id -> "tsk" or "xfs"
         for slot in layout.slots:
             row = dict(volume=slot.id, start=slot.start, length=slot.length, description=slot.description,
                        allocated=slot.allocated, kind=slot.kind, fs_type=None, layers=slot.id, status=slot.kind)
@@ -111,9 +114,18 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             try:
                 fs = open_tsk(reader, slot)
             except OSError as exc:
-                row["status"] = "no file system"
-                problems.append(WalkProblem(slot.id, None, None, "filesystem",
-                                            f"no file system recognised in {slot.description}: {_one_line(exc)}"))
+                # No TSK file system: XFS, or a storage layer (LVM2, md RAID, LUKS...) with volumes inside.
+                stack = walk_stack(reader, slot, tsk_error=_one_line(exc))
+                row.update(status=stack.status, fs_type=stack.fs_type, layers=stack.layers)
+                records.extend(stack.records)
+                problems.extend(stack.problems)
+                for inner in stack.nested:
+                    volume_rows.append(inner.row)
+                    nested_volumes.append(inner.volume)
+                    fs_kinds[inner.volume.id] = inner.fs_kind or "tsk"
+                fs_kinds[slot.id] = stack.fs_kind or "tsk"
+                if stack.status != "no file system":
+                    walked.append(slot)
                 continue
             from ingest.filesystems import fs_type_name
 
@@ -125,11 +137,13 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 (problems if isinstance(item, WalkProblem) else records).append(item)
         if layout.volume_system == "none" and not walked:
             raise ImageError("no partition table or file system recognised (not a disk image, or damaged)")
+        layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes))
         tasks = []
         for index, rec in enumerate(records):
             if rec.content is not None:
                 slot = next(s for s in layout.slots if s.id == rec.volume)
-                tasks.append(FileTask(index, slot, "tsk", rec.content, rec.path, rec.name, rec.stream))
+                tasks.append(FileTask(index, slot, fs_kinds.get(rec.volume, "tsk"), rec.content, rec.path, rec.name,
+                                      rec.stream))
         units = plan_file_units(spec, tasks)
         owned = _owned_image_ranges(records, layout, size)
         owned_bytes = sum(n for _, n in owned)
