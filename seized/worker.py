@@ -16,6 +16,7 @@ from extractors.registry import EXTRACTORS
 from ingest import containers
 from ingest.filesystems import read_stream, open_tsk
 from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
+from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec
 from reports import schema
@@ -26,7 +27,7 @@ YARA_TIMEOUT_S = 120
 YARA_CAP_PER_RULE = 1000
 
 _images: dict[ImageSpec, ImageReader] = {}
-_filesystems: dict[tuple[ImageSpec, str], object] = {}
+_filesystems: dict[tuple[ImageSpec, str, str], object] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,17 @@ def _reader(spec: ImageSpec) -> ImageReader:
     return reader
 
 
-def _filesystem(spec: ImageSpec, volume: VolumeSpec):
-    key = (spec, volume.id)
+def _filesystem(spec: ImageSpec, volume: VolumeSpec, fs_kind: str = "tsk"):
+    key = (spec, volume.id, fs_kind)
     fs = _filesystems.get(key)
     if fs is None:
-        fs = _filesystems[key] = open_tsk(_reader(spec), volume)
+        opener = open_xfs if fs_kind == "xfs" else open_tsk  # XFS: libfsxfs (ingest.xfs), TSK reads none
+        fs = _filesystems[key] = opener(_reader(spec), volume)
     return fs
+
+
+def _read_stream(fs_kind: str):
+    return read_xfs_stream if fs_kind == "xfs" else read_stream
 
 
 def _rules(options: ScanOptions):
@@ -117,7 +123,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
 
     def hashed_blocks():
         nonlocal keep_for_containers
-        for block in read_stream(_filesystem(image, task.volume), ref, READ_BLOCK):
+        for block in _read_stream(task.fs_kind)(_filesystem(image, task.volume, task.fs_kind), ref, READ_BLOCK):
             stats["bytes_read"] += len(block)
             for d in digests:
                 d.update(block)
