@@ -1,0 +1,91 @@
+"""Reproducible counts: every number in a report is a `Query` over one Parquet table.
+
+Why a tiny query form instead of free prose: a reader of the declaration must be able to
+recompute each number from the tables alone (pyarrow, DuckDB, pandas, by hand). The text
+form, e.g. `emails where evidence_id='abc' | count distinct address`, is printed next to the
+number in summary.json and in the report; `run` is the one place that evaluates it.
+
+Grammar: TABLE [where COND (and COND)*] | count [distinct COL(, COL)*]
+COND: COL = 'text' | COL = true|false | COL is null | COL is not null | COL contains 'text'
+(`contains` is case-insensitive; `count distinct` skips rows with a null in a counted column,
+like SQL COUNT(DISTINCT ...)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    column: str
+    op: str  # "=", "is null", "is not null", "contains"
+    value: str | bool | None = None
+
+    def text(self) -> str:
+        if self.op in ("is null", "is not null"):
+            return f"{self.column} {self.op}"
+        if isinstance(self.value, bool):
+            return f"{self.column} = {'true' if self.value else 'false'}"
+        quoted = "'" + str(self.value).replace("'", "''") + "'"
+        return f"{self.column} {self.op} {quoted}"
+
+    def mask(self, table: pa.Table) -> pa.ChunkedArray:
+        col = table.column(self.column)
+        if self.op == "is null":
+            return pc.is_null(col)
+        if self.op == "is not null":
+            return pc.is_valid(col)
+        if self.op == "contains":
+            return pc.fill_null(pc.match_substring(col, str(self.value), ignore_case=True), False)
+        return pc.fill_null(pc.equal(col, pa.scalar(self.value, col.type)), False)
+
+
+def eq(column: str, value: str | bool) -> Cond:
+    return Cond(column, "=", value)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    table: str
+    where: tuple[Cond, ...] = ()
+    distinct: tuple[str, ...] = ()  # empty: count rows
+
+    def text(self) -> str:
+        out = self.table
+        if self.where:
+            out += " where " + " and ".join(c.text() for c in self.where)
+        out += " | count"
+        if self.distinct:
+            out += " distinct " + ", ".join(self.distinct)
+        return out
+
+    def and_(self, *conds: Cond) -> "Query":
+        return Query(self.table, self.where + conds, self.distinct)
+
+    def run(self, tables: dict[str, pa.Table | None]) -> int:
+        table = tables.get(self.table)
+        if table is None or table.num_rows == 0:
+            return 0
+        if any(c.column not in table.column_names for c in self.where) or \
+                any(c not in table.column_names for c in self.distinct):
+            return 0
+        if self.where:
+            keep = self.where[0].mask(table)
+            for cond in self.where[1:]:
+                keep = pc.and_(keep, cond.mask(table))
+            table = table.filter(keep)
+        if not self.distinct:
+            return table.num_rows
+        # Like SQL COUNT(DISTINCT ...): rows with a null in a counted column are not counted.
+        picked = table.select(list(self.distinct)).drop_null()
+        if len(self.distinct) == 1:
+            return pc.count_distinct(picked.column(0)).as_py()
+        return picked.group_by(list(self.distinct)).aggregate([]).num_rows
+
+
+def counted(query: Query, tables: dict[str, pa.Table | None]) -> dict:
+    """The summary.json form of a number: value, query text, table."""
+    return {"value": query.run(tables), "query": query.text(), "table": query.table}

@@ -1,0 +1,109 @@
+"""Redaction of secrets for reports: a masked form plus a salted hash, never the secret.
+
+Why a salted hash: counsel need to say "the same password appears on E1 and E2" without
+the password being in a filed document; an unsalted hash of a short password is reversed
+by a dictionary in seconds, so the salt (32 random bytes, one per case, kept in
+CASE/report/.salt with mode 0600 and never printed) makes the tag useless outside the case.
+The salt is reused on every re-render so the report stays byte-identical.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets as _random
+from dataclasses import dataclass
+from pathlib import Path
+
+SALT_FILE = ".salt"
+SALT_BYTES = 32
+MASK = "*****"  # fixed width: the length of the secret is never shown
+TAG_HEX = 16
+MIN_EDGE_LENGTH = 8  # shorter secrets show no characters at all
+MIN_SCRUB_LENGTH = 4  # known secrets at least this long are removed from free text
+
+# Free-text patterns that carry secrets: URL userinfo passwords, key=value passwords,
+# and PEM private key blocks (key material never appears at all, not even masked).
+_URL_PW = re.compile(r"(?i)([a-z][a-z0-9+.\-]*://[^\s/:@]*:)([^\s/@]+)(@)")
+_KV_PW = re.compile(r"(?i)((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key)\s*[=:]\s*)([^\s&;,'\"]+)")
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
+KEY_MATERIAL = "[key material withheld]"
+
+
+def load_salt(report_dir: Path) -> bytes:
+    """The case's salt, created on first use (0600) and reused afterwards."""
+    report_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = report_dir / SALT_FILE
+    try:
+        data = path.read_bytes()
+        if len(data) == SALT_BYTES:
+            return data
+    except FileNotFoundError:
+        pass
+    data = _random.token_bytes(SALT_BYTES)
+    tmp = report_dir / (SALT_FILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return data
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Shows secrets masked (or in full when `reveal`), and scrubs known secrets from free text."""
+
+    salt: bytes
+    reveal: bool = False
+    known: frozenset[str] = frozenset()  # secret values of this case, to scrub from free text
+
+    def tag(self, secret: str) -> str:
+        """Salted hash: equal secrets give equal tags within one case only."""
+        return hashlib.sha256(self.salt + secret.encode("utf-8", "surrogatepass")).hexdigest()[:TAG_HEX]
+
+    def mask(self, secret: str) -> str:
+        if len(secret) >= MIN_EDGE_LENGTH:
+            return secret[0] + MASK + secret[-1]
+        return MASK
+
+    def secret(self, secret: str | None) -> str:
+        """How a secret column value is shown in the report."""
+        if secret is None:
+            return ""
+        if _PEM.search(secret):
+            return KEY_MATERIAL
+        if self.reveal:
+            return secret
+        if secret == "":
+            return "(empty)"
+        return f"{self.mask(secret)} #{self.tag(secret)}"
+
+    def text(self, text: str | None, scrub_known: bool = True) -> str:
+        """Free text (contexts, values, members) with secret-bearing parts masked.
+
+        `scrub_known` also removes this case's known secret values wherever they occur;
+        turn it off for identifiers (usernames, addresses) that must stay readable.
+        """
+        if text is None:
+            return ""
+        text = _PEM.sub(KEY_MATERIAL, text)
+        if self.reveal:
+            return text
+        text = _URL_PW.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+        text = _KV_PW.sub(lambda m: m.group(1) + MASK, text)
+        for value in self._scrub_list if scrub_known else ():
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    @property
+    def _scrub_list(self) -> tuple[str, ...]:
+        # Longest first so that a secret containing another is removed whole.
+        cached = self.__dict__.get("_scrub")
+        if cached is None:
+            cached = tuple(sorted((s for s in self.known if len(s) >= MIN_SCRUB_LENGTH), key=lambda s: (-len(s), s)))
+            object.__setattr__(self, "_scrub", cached)
+        return cached

@@ -1,0 +1,100 @@
+"""`seized report`: CASE/report/ from manifest.json and the Parquet tables alone.
+
+Writes summary.json, declaration.md/.html/.docx and charts/, the `correlations` table, and
+records every report file's SHA-256 in manifest.json so `seized verify` can re-check them.
+Re-rendering an unchanged case gives byte-identical files (the salt is kept, nothing reads
+the clock except `generated_utc` in the manifest).
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reports.case import CaseData, load_case
+from reports.charts import render_charts
+from reports.correlate import correlations
+from reports.declaration import build_declaration
+from reports.redact import Redactor, load_salt
+from reports.summary import build_summary
+from reports.to_docx import write_docx
+from reports.to_html import to_html
+from reports.to_md import to_markdown
+from seized.manifest import file_sha256, write_json_atomic
+from seized.tables import write_table
+
+REPORT_DIR = "report"
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _known_secrets(case: CaseData) -> frozenset[str]:
+    """Every secret value in the case's tables, to scrub from free text shown in the report."""
+    from reports.schema import secret_columns
+
+    try:
+        from seized.tables import finding_classes
+
+        classes = finding_classes()
+    except Exception:
+        classes = {}
+    out: set[str] = set()
+    for name, table in case.tables.items():
+        if table is None or table.num_rows == 0:
+            continue
+        cols = set(secret_columns(classes[name])) if name in classes else set()
+        if name == "credentials":
+            cols.add("secret")
+        for col in cols & set(table.column_names):
+            out.update(v for v in table.column(col).drop_null().unique().to_pylist() if isinstance(v, str))
+    return frozenset(out)
+
+
+def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool) -> None:
+    manifest_path = case_root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files = {}
+    for path in sorted(report_dir.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(report_dir).parts):
+            files[str(path.relative_to(case_root))] = file_sha256(path)
+    manifest.setdefault("tables", {})["correlations"] = corr_info
+    manifest["report"] = {"files": files, "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          "reveal_secrets": bool(reveal)}
+    write_json_atomic(manifest_path, manifest)
+
+
+def render_report(case: Path, case_name: str | None = None, examiner: str | None = None,
+                  reveal_secrets: bool = False) -> Path:
+    case = Path(case)
+    data = load_case(case, case_name, examiner)
+    report_dir = case / REPORT_DIR
+    report_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(report_dir, 0o700)
+    salt = load_salt(report_dir)
+    known = _known_secrets(data)
+    redactor = Redactor(salt, reveal=reveal_secrets, known=known)
+
+    corr = correlations(data.tables, Redactor(salt, reveal=False, known=known))
+    corr_path = write_table(case, "correlations", corr)
+    corr_info = {"path": str(corr_path.relative_to(case)), "rows": corr.num_rows, "sha256": file_sha256(corr_path)}
+
+    summary = build_summary(data)
+    summary["correlations"] = {"value": corr.num_rows, "query": "correlations | count", "table": "correlations"}
+    summary["reveal_secrets"] = bool(reveal_secrets)
+    charts = render_charts(data, report_dir)
+    blocks = build_declaration(data, summary, redactor, charts, corr)
+    title = f"Declaration of {data.examiner} - {data.case_name}"
+    _write_text(report_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    _write_text(report_dir / "declaration.md", to_markdown(blocks))
+    _write_text(report_dir / "declaration.html", to_html(blocks, title))
+    write_docx(blocks, report_dir / "declaration.docx", report_dir, title, data.examiner,
+               data.manifest.get("finished_utc"))
+    _record(case, report_dir, corr_info, reveal_secrets)
+    return report_dir

@@ -1,0 +1,148 @@
+"""summary.json: every number of the declaration as data, each with the query that gives it.
+
+The declaration text is written from this structure (never from separate counting code), so
+the prose and the data cannot disagree. Numbers from the tables are `Query` results;
+numbers the tables cannot give (byte accounting) cite the manifest key they come from.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reports.case import CaseData
+from reports.query import Cond, Query, counted, eq
+
+# Columns whose values split a table into categories worth a count each, when present.
+CATEGORY_COLUMNS = ("kind", "rule", "brand", "category", "valid", "active", "stage", "encoding")
+# Distinct counts worth stating, per table (column tuples).
+DISTINCT = {
+    "emails": (("address",), ("domain",)),
+    "credentials": (("username", "secret"), ("username",)),
+    "indicators": (("kind", "value"),),
+    "yara": (("rule",), ("path",)),
+    "harvest_lists": (("path", "member"),),
+}
+FILE_STATUSES = ("scanned", "skipped", "error")
+ACCOUNTING_KEYS = ("files_seen", "files_scanned", "files_skipped", "files_errored", "image_bytes",
+                   "allocated_bytes", "unallocated_scanned_bytes", "unreadable_bytes")
+MAX_LISTED = 1000
+MAX_CATEGORIES = 200
+
+
+def _values(table: pa.Table | None, column: str) -> list:
+    if table is None or column not in table.column_names or table.num_rows == 0:
+        return []
+    typ = table.schema.field(column).type
+    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_boolean(typ)):
+        return []
+    uniq = pc.unique(table.column(column)).drop_null().to_pylist()
+    return sorted(uniq, key=lambda v: (str(type(v)), v))[:MAX_CATEGORIES]
+
+
+def _table_section(case: CaseData, name: str, base: tuple[Cond, ...]) -> dict:
+    tables = case.tables
+    table = tables.get(name)
+    out: dict = {"present": table is not None, "total": counted(Query(name, base), tables)}
+    for cols in DISTINCT.get(name, ()):
+        if table is not None and all(c in table.column_names for c in cols):
+            out["distinct_" + "_".join(cols)] = counted(Query(name, base, cols), tables)
+    for column in CATEGORY_COLUMNS:
+        values = _values(table, column)
+        if values:
+            out["by_" + column] = {str(v).lower() if isinstance(v, bool) else v:
+                                   counted(Query(name, base + (eq(column, v),)), tables) for v in values}
+    return out
+
+
+def _files_section(case: CaseData, base: tuple[Cond, ...]) -> dict:
+    tables = case.tables
+    out = {"seen": counted(Query("files", base), tables)}
+    for status in FILE_STATUSES:
+        out[status] = counted(Query("files", base + (eq("status", status),)), tables)
+    out["deleted_names"] = counted(Query("files", base + (eq("allocated", False),)), tables)
+    return out
+
+
+def _limitations(case: CaseData, base: tuple[Cond, ...]) -> dict:
+    tables = case.tables
+    return {
+        "errors": _table_section(case, "errors", base),
+        "encryption_errors": counted(Query("errors", base + (Cond("stage", "contains", "encrypt"),)), tables),
+        "luks_errors": counted(Query("errors", base + (Cond("stage", "contains", "luks"),)), tables),
+        "volumes_without_file_system": counted(Query("volumes", base + (eq("status", "no file system"),)), tables),
+        "volumes_with_error": counted(Query("volumes", base + (eq("status", "error"),)), tables),
+    }
+
+
+def _accounting(case: CaseData, evidence_id: str | None) -> dict:
+    acc = case.manifest.get("accounting", {})
+    out = {}
+    for key in ACCOUNTING_KEYS:
+        if evidence_id is None:
+            value = sum(int(a.get(key, 0) or 0) for a in acc.values())
+            query = f"manifest.json: sum of accounting.*.{key}"
+        else:
+            value = int(acc.get(evidence_id, {}).get(key, 0) or 0)
+            query = f"manifest.json: accounting.{evidence_id}.{key}"
+        out[key] = {"value": value, "query": query, "table": None}
+    return out
+
+
+def _harvest_lists(case: CaseData, evidence_id: str) -> dict:
+    table = case.tables.get("harvest_lists")
+    rows = []
+    if table is not None and table.num_rows:
+        picked = table.filter(pc.equal(table.column("evidence_id"), evidence_id))
+        cols = [c for c in ("finding_id", "path", "member", "inode", "addresses", "unique") if c in picked.column_names]
+        rows = picked.select(cols).slice(0, MAX_LISTED).to_pylist()
+    q = Query("harvest_lists", (eq("evidence_id", evidence_id),))
+    return {"listed": rows, "total": counted(q, case.tables), "query": q.text()}
+
+
+def build_summary(case: CaseData) -> dict:
+    evidence = {}
+    for eid in case.evidence_ids:
+        base = (eq("evidence_id", eid),)
+        ev = case.evidence(eid)
+        evidence[eid] = {
+            "exhibit": case.exhibit(eid),
+            "path": ev.get("path"),
+            "size": ev.get("size"),
+            "md5": ev.get("md5"), "sha1": ev.get("sha1"), "sha256": ev.get("sha256"),
+            "verified": ev.get("verified"),
+            "files": _files_section(case, base),
+            "accounting": _accounting(case, eid),
+            "findings": {name: _table_section(case, name, base) for name in case.finding_tables},
+            "harvest_lists": _harvest_lists(case, eid),
+            "limitations": _limitations(case, base),
+        }
+    totals = {
+        "evidence_items": {"value": len(case.evidence_ids), "query": "evidence | count", "table": "evidence"},
+        "files": _files_section(case, ()),
+        "accounting": _accounting(case, None),
+        "findings": {name: _table_section(case, name, ()) for name in case.finding_tables},
+        "limitations": _limitations(case, ()),
+    }
+    return {
+        "format": "seized-summary/1",
+        "case": {"name": case.case_name, "examiner": case.examiner},
+        "query_language": "TABLE [where COL = 'v' (and ...)] | count [distinct COL, ...] over "
+                          "CASE/tables/TABLE/part-0.parquet; 'contains' is case-insensitive; "
+                          "count distinct skips rows with a null in a counted column",
+        "evidence": evidence,
+        "totals": totals,
+        "failed_images": case.manifest.get("failed_images", []),
+    }
+
+
+def iter_counts(node, path: tuple = ()):
+    """Every {"value", "query", "table"} leaf with its path (for tests and cross-checks)."""
+    if isinstance(node, dict):
+        if {"value", "query", "table"} <= node.keys():
+            yield path, node
+            return
+        for key, child in node.items():
+            yield from iter_counts(child, path + (key,))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from iter_counts(child, path + (i,))

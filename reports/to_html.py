@@ -1,0 +1,48 @@
+"""HTML rendering of the declaration blocks: one self-contained file, charts as files beside it."""
+from __future__ import annotations
+
+from html import escape
+
+from reports import doc
+
+STYLE = """body{font-family:"Times New Roman",serif;max-width:60em;margin:2em auto;line-height:1.45}
+p.num{margin-left:2.5em;text-indent:-2.5em}
+.warning{border:4px solid #b00;background:#fee;color:#900;font-weight:bold;padding:1em;margin:1em 0}
+table{border-collapse:collapse;font-size:80%;margin:1em 0;word-break:break-all}
+th,td{border:1px solid #888;padding:2px 4px;vertical-align:top;text-align:left}
+caption{font-style:italic;text-align:left}
+figure img{max-width:100%}"""
+
+
+def to_html(blocks: list[doc.Block], title: str) -> str:
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8"/>',
+           f"<title>{escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>"]
+    for b in blocks:
+        if isinstance(b, doc.Heading):
+            out.append(f"<h{b.level}>{escape(b.text)}</h{b.level}>")
+        elif isinstance(b, doc.Warning):
+            out.append(f'<div class="warning" role="alert">WARNING: {escape(b.text)}</div>')
+        elif isinstance(b, doc.Para):
+            text = escape(b.text)
+            if b.bold:
+                text = f"<strong>{text}</strong>"
+            if b.number is not None:
+                out.append(f'<p class="num" id="p{b.number}">{b.number}.&#160;&#160;{text}</p>')
+            else:
+                out.append(f"<p>{text}</p>")
+        elif isinstance(b, doc.Table):
+            rows = ["<table>"]
+            if b.caption:
+                rows.append(f"<caption>{escape(b.caption)}</caption>")
+            rows.append("<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in b.headers) + "</tr></thead>")
+            rows.append("<tbody>")
+            rows += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in b.rows]
+            rows.append("</tbody></table>")
+            out.append("\n".join(rows))
+        elif isinstance(b, doc.Image):
+            out.append(f'<figure><img src="{escape(b.file)}" alt="{escape(b.caption)}"/>'
+                       f"<figcaption>{escape(b.caption)}</figcaption></figure>")
+        elif isinstance(b, doc.Code):
+            out.append(f"<pre>{escape(b.text)}</pre>")
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
