@@ -46,9 +46,17 @@ def utf16_views(data: bytes) -> Iterator[View]:
             else:
                 regions.append([lo, hi])
     for lo, hi in regions:
-        for m in _UTF16_RUN.finditer(data, lo, hi):
+        yield from utf16_runs(data, lo, hi)
+
+
+def utf16_runs(data: bytes, lo: int, hi: int, min_units: int = 8) -> Iterator[View]:
+    """Views of the UTF-16 ASCII runs of at least `min_units` code units in data[lo:hi]."""
+    n = len(data)
+    run = _UTF16_RUN if min_units == 8 else re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){%d,}" % min_units)
+    if True:
+        for m in run.finditer(data, lo, hi):
             s, e = m.span()
-            if s > 0 and data[s - 1] == 0:
+            if s > 0 and data[s - 1] == 0 and (s < 2 or data[s - 2] != 0):
                 # Big-endian text: the match starts one byte late; include the last low byte.
                 if e < n and data[e] in _PRINTABLE and data[e - 1] == 0:
                     e += 1

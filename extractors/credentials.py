@@ -102,15 +102,14 @@ def _classify(user: str, sep: str, rest: str) -> tuple[str, str, str, str | None
 def _combos(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
     text = b"\n" + view.text
     found: list[tuple[int, CredentialFinding]] = []  # (line index in view, finding)
-    line_idx, pos = 0, 0
     for m in _COMBO.finditer(text):
-        c = _classify(_dec(m.group(1)), chr(m.group(2)[0]), _dec(m.group(3)))
+        user, sep, rest = m.group(1, 2, 3)
+        c = _classify(_dec(user), chr(sep[0]), _dec(rest))
         if c is None:
             continue
-        line_idx += text.count(b"\n", pos, m.start() + 1)
-        pos = m.start() + 1
         off = view.offset(m.start())  # m.start() is the '\n' we prepended: index-1 in text
-        found.append((line_idx, CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))))
+        line_no = lines.line_at(off)
+        found.append((line_no, CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], line_no)))
     if not found:
         return
     total_lines = max(1, view.text.count(b"\n") + (0 if view.text.endswith(b"\n") else 1))

@@ -22,6 +22,7 @@ from typing import Iterator
 
 from email_validator import EmailNotValidError, validate_email
 
+from extractors._text import utf16_runs
 from extractors._tld import registered_domain
 from extractors.base import Extractor, Finding, Source
 
@@ -42,8 +43,9 @@ _ASCII_DOMAIN = re.compile(
     rb"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,20}[A-Za-z][A-Za-z0-9\-]{0,62}(?![A-Za-z0-9_@\-]|\.[A-Za-z0-9])"
 )
 # Two scans, each beginning with a literal so `re` skips to it in C.
-_UTF16_AT_LE = re.compile(rb"@\x00[A-Za-z0-9]\x00")
-_UTF16_AT_BE = re.compile(rb"\x00@\x00[A-Za-z0-9]")
+# A hit needs a dot in the domain, so `a@a@a@...` in UTF-16 costs no Python work.
+_UTF16_AT_LE = re.compile(rb"@\x00(?:[A-Za-z0-9\-]\x00){1,63}\.\x00[A-Za-z]\x00")
+_UTF16_AT_BE = re.compile(rb"\x00@(?:\x00[A-Za-z0-9\-]){1,63}\x00\.\x00[A-Za-z]")
 _UTF16_SPAN = 2 * (_MAX_LOCAL + 1)
 _UTF16_TAIL = 2 * 256
 
@@ -56,15 +58,41 @@ class EmailFinding(Finding):
     encoding: str  # "ascii", "utf-8", "utf-16le", "utf-16be"
 
 
-@lru_cache(maxsize=200_000)
-def normalise(candidate: str) -> tuple[str, str] | None:
-    """(address, ascii_domain) for a valid address, None otherwise. Pure, cached."""
+_DOT_ATOM = re.compile(r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*")
+
+
+@lru_cache(maxsize=65536)
+def _domain(domain: str) -> str | None:
+    """ASCII (IDNA) lower-case domain if email-validator and the public suffix list accept it."""
+    r = _validate(f"a@{domain}")
+    if r is None:
+        return None
+    ascii_domain = (r.ascii_domain or r.domain).lower()
+    return ascii_domain if registered_domain(ascii_domain) is not None else None
+
+
+def _validate(candidate: str):
     try:
-        r = validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
+        return validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
     except (EmailNotValidError, UnicodeError, ValueError):
         return None
-    domain = (r.ascii_domain or r.domain).lower()
-    if registered_domain(domain) is None:
+
+
+def normalise(candidate: str) -> tuple[str, str] | None:
+    """(address, ascii_domain) for a valid address, None otherwise. Pure.
+
+    Harvest lists hold millions of distinct addresses over few domains, so the domain is
+    validated once (cached) and a plain ASCII dot-atom local part is checked by one regex;
+    anything else (UTF-8 local parts, odd lengths) goes through email-validator whole.
+    """
+    local, _, dom = candidate.rpartition("@")
+    domain = _domain(dom)
+    if domain is None:
+        return None
+    if len(local) <= 64 and len(local) + len(domain) < 254 and _DOT_ATOM.fullmatch(local):
+        return f"{local.lower()}@{domain}", domain
+    r = _validate(candidate)
+    if r is None:
         return None
     return f"{r.local_part.lower()}@{domain}", domain
 
@@ -94,28 +122,33 @@ def _local_start(text: bytes, at: int) -> int | None:
     return start
 
 
+def _candidate(text: bytes, m: re.Match[bytes]) -> tuple[int, str, bool] | None:
+    """(index in text, raw address, is_ascii) for one `@domain` match, None if no address."""
+    at = m.start()
+    start = _local_start(text, at)
+    if start is None:
+        return None
+    try:
+        dom = m.group(1).decode("utf-8")
+    except UnicodeDecodeError:
+        m2 = _ASCII_DOMAIN.match(text, at + 1)  # binary glued after an ASCII domain
+        if m2 is None or text[m2.end()] < 0x80:
+            return None
+        dom = m2.group().decode("ascii")
+    try:
+        local = text[start:at].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    raw = f"{local}@{dom}"
+    return start, raw, raw.isascii()
+
+
 def _scan(text: bytes) -> Iterator[tuple[int, str, bool]]:
-    """(index in text, raw address, is_ascii) for every syntactic candidate."""
+    """Every syntactic candidate in `text`."""
     for m in _AT_DOMAIN.finditer(text):
-        at = m.start()
-        start = _local_start(text, at)
-        if start is None:
-            continue
-        dom_bytes = m.group(1)
-        try:
-            dom = dom_bytes.decode("utf-8")
-        except UnicodeDecodeError:
-            m2 = _ASCII_DOMAIN.match(text, at + 1)  # binary glued after an ASCII domain
-            if m2 is None or text[m2.end()] < 0x80:
-                continue
-            dom = m2.group().decode("ascii")
-        local_b = text[start:at]
-        try:
-            local = local_b.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        raw = f"{local}@{dom}"
-        yield start, raw, raw.isascii()
+        c = _candidate(text, m)
+        if c is not None:
+            yield c
 
 
 def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
@@ -131,50 +164,30 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
 
 
 def _extract_utf16(data: bytes) -> Iterator[EmailFinding]:
-    """Addresses in UTF-16: look around each `@` code unit, narrow that span, scan it.
+    """Addresses in UTF-16: find `@` code units followed by a dotted domain (C scans), merge
+    nearby hits into regions, and scan the narrowed UTF-16 runs of each region.
 
-    ASCII text in UTF-16LE and UTF-16BE is the same byte sequence shifted by one, so the
-    byte order is ambiguous locally: both readings are tried and the longer address wins
-    (it differs only at the edges of a string); on a tie LE (Windows) wins unless the
-    window starts with a BE byte-order mark.
+    ASCII text in UTF-16LE and UTF-16BE is the same byte sequence shifted by one; a run is
+    read as BE only when the byte before it is NUL and the one before that is not (see
+    `extractors._text.utf16_runs`), so LE (Windows) wins when the context cannot tell.
     """
-    n = len(data)
-    be_first = data[:2] == b"\xfe\xff"
-    seen: set[int] = set()
-    hits = sorted({m.start() for m in _UTF16_AT_LE.finditer(data)} | {m.start() + 1 for m in _UTF16_AT_BE.finditer(data)})
-    for at in hits:  # byte offsets of '@'
-        best: tuple[int, str, str] | None = None
-        orders = (("utf-16be", at - 1), ("utf-16le", at)) if be_first else (("utf-16le", at), ("utf-16be", at - 1))
-        for enc, unit in orders:
-            if unit < 0 or (enc == "utf-16le" and (at + 1 >= n or data[at + 1] != 0)) or (enc == "utf-16be" and data[at - 1] != 0):
-                continue
-            found = _around(data, unit, enc)
-            if found is not None and (best is None or len(found[1]) > len(best[1])):
-                best = found
-        if best is None or best[0] in seen:
-            continue
-        seen.add(best[0])
-        norm = normalise(best[1])
-        if norm is not None:
-            yield EmailFinding(best[0], norm[0], best[1], norm[1], best[2])
-
-
-def _around(data: bytes, unit: int, enc: str) -> tuple[int, str, str] | None:
-    """(data offset, raw, encoding) of the address whose '@' code unit starts at `unit`."""
-    lo = unit - 2 * min(_UTF16_SPAN // 2, unit // 2)
-    hi = min(len(data), unit + _UTF16_TAIL)
-    hi -= (hi - lo) % 2
-    pair = data[lo:hi]
-    narrow = pair[1::2] if enc == "utf-16be" else pair[0::2]
-    rel_at = (unit - lo) // 2
-    for idx, raw, is_ascii in _scan(narrow):
-        if not is_ascii or idx > rel_at or idx + len(raw) <= rel_at:
-            continue  # only the address around this '@'; others come from their own hit
-        off = lo + 2 * idx
-        if data[off:off + 2 * len(raw)] != raw.encode(enc):
-            return None  # a non-ASCII code unit whose low byte looked like a letter
-        return off, raw, enc
-    return None
+    hits = sorted({m.start() for m in _UTF16_AT_LE.finditer(data)} | {m.start() for m in _UTF16_AT_BE.finditer(data)})
+    regions: list[list[int]] = []
+    for at in hits:
+        lo, hi = max(0, at - _UTF16_SPAN), min(len(data), at + _UTF16_TAIL)
+        if regions and lo <= regions[-1][1]:
+            regions[-1][1] = hi
+        else:
+            regions.append([lo, hi])
+    for lo, hi in regions:
+        for view in utf16_runs(data, lo, hi, 5):
+            for idx, raw, is_ascii in _scan(view.text):
+                off = view.offset(idx)
+                if not is_ascii or data[off:off + 2 * len(raw)] != raw.encode(view.encoding):
+                    continue
+                norm = normalise(raw)
+                if norm is not None:
+                    yield EmailFinding(off, norm[0], raw, norm[1], view.encoding)
 
 
 EXTRACTOR = Extractor(

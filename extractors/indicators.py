@@ -10,7 +10,9 @@ one trie-shaped regex so a dot that is not followed by a TLD costs a few C steps
 
 Not indicators: version strings (`1.2.3`), file names (`config.ini`, `index.php`,
 `setup.py`, `README.md`), parts of longer dotted numbers (`1.2.3.4.5`), octets > 255.
-URL passwords are replaced by `***` in `value` and `context`, so secrets never reach a
+One row per distinct (kind, value) per window, at its first occurrence: a 16 MiB web log
+repeats the same addresses hundreds of thousands of times, and the first offset is enough to
+find them all again. URL passwords are replaced by `***` in `value` and `context`, so secrets never reach a
 report; `offset` still points at the first byte of the URL.
 """
 from __future__ import annotations
@@ -70,7 +72,7 @@ _DIGIT_TABLE = bytes(c if c in _DIGITS or c == 0x2E else 0x20 for c in range(256
 _DOMAIN_END = re.compile(rb"\.(?:" + _trie_regex(frozenset(t for t in tlds() if t.isascii())) + rb")(?![A-Za-z0-9\-_]|\.[A-Za-z0-9])")
 _OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_TAIL = re.compile(rb"\." + _OCTET + rb"\." + _OCTET + rb"\." + _OCTET + rb"(?![0-9]|\.[0-9])")
-_IPV6 = re.compile(rb"::|:(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}")
+_IPV6 = re.compile(rb"::(?!:)|:(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}")
 _URL = re.compile(rb"://[^\s\"'<>`\\{}|^\x00-\x1f\x7f-\xff]{1,2048}")
 _SCHEME = re.compile(rb"(?:https?|ftps?|sftp|wss?|hxxps?|socks[45]|tcp|smb|irc)\Z", re.IGNORECASE)
 _ONION = re.compile(rb"\.onion(?![A-Za-z0-9\-])", re.IGNORECASE)
@@ -149,7 +151,7 @@ def _ipv6(view: View) -> Iterator[tuple[int, int, str, str]]:
     text = view.text
     last_end = -1
     for m in _IPV6.finditer(text):
-        if m.start() < last_end:
+        if m.start() < last_end or (m.start() > 0 and text[m.start() - 1] == 0x3A and m.group() == b"::"):
             continue
         start = _left(text, m.start(), _HEX6_TABLE, 45)
         end = m.start() + len(text[m.start():m.start() + 45].translate(_HEX6_TABLE).split(b" ", 1)[0])
@@ -198,8 +200,9 @@ def _onions(view: View) -> Iterator[tuple[int, int, str, str]]:
 
 
 def extract(data: bytes, source: Source) -> Iterator[Finding]:
-    """Indicators in `data` and its UTF-16 runs, at most MAX_PER_WINDOW (then LimitReached)."""
+    """Distinct indicators in `data` and its UTF-16 runs, at most MAX_PER_WINDOW (then LimitReached)."""
     count = 0
+    seen: set[tuple[str, str]] = set()
     for view in views(data):
         text = view.text
         scans = []
@@ -213,6 +216,9 @@ def extract(data: bytes, source: Source) -> Iterator[Finding]:
             scans.append(_ipv6)
         for scan in scans:
             for s, e, kind, value in scan(view):
+                if (kind, value) in seen:
+                    continue
+                seen.add((kind, value))
                 if count >= MAX_PER_WINDOW:
                     yield LimitReached(view.offset(s), "indicators per window", MAX_PER_WINDOW)
                     return

@@ -163,7 +163,7 @@ def _torrc(view: View, lines: LineCounter, sample: bool) -> Iterator[TorFinding]
             pos = nl + 1
             if nxt.lstrip().startswith(b"#"):
                 continue
-            line = line[:-1] + b" " + nxt.lstrip()
+            line = line[:-1].rstrip() + b" " + nxt.lstrip()
         stripped = line.lstrip(b" \t")
         commented = stripped.startswith(b"#")
         body = stripped.lstrip(b"# \t") if commented else stripped

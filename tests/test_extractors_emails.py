@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+
+from extractors.base import Source
+from extractors.emails import extract
+from extractors.harvest import judge_harvest_list
+
+S = Source("ev", "/x", None, "x", None)
+CORPUS = Path("/work/shared/corpus")
+
+
+def found(data):
+    return [(f.offset, f.address, f.raw, f.encoding) for f in extract(data, S)]
+
+
+def test_basic_and_normalised():
+    r = found(b"mail Bob.Smith@Sub.Example.CO.UK. now")
+    assert r == [(5, "bob.smith@sub.example.co.uk", "Bob.Smith@Sub.Example.CO.UK", "ascii")]
+
+
+@pytest.mark.parametrize("bad", [b"a@localhost", b"a..b@example.com", b"a@@example.com", b"x@-a.com",
+                                 b"x@a.comyy", b"xxjohn@example.comyy", b"a@b@example.com", b"a@example.invalidtld"])
+def test_rejected(bad):
+    assert found(b" " + bad + b" ") == []
+
+
+def test_glued_left_keeps_whole_local_part():
+    assert [a for _, a, _, _ in found(b"xxjohn@example.com")] == ["xxjohn@example.com"]
+
+
+def test_idn_utf8():
+    r = found("kontakt jörg@bücher.de".encode())
+    assert r and r[0][1] == "jörg@xn--bcher-kva.de" and r[0][3] == "utf-8"
+
+
+@pytest.mark.parametrize("enc,bom", [("utf-16-le", b""), ("utf-16-be", b""), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_utf16(enc, bom):
+    data = b"\x01\x02" + bom + "to: alice@example.org, x".encode(enc)
+    r = list(extract(data, S))
+    assert [f.address for f in r] == ["alice@example.org"]
+    assert data[r[0].offset:].startswith("alice@example.org".encode(enc))
+
+
+def test_binary_boundary():
+    assert [f.address for f in extract(b"\xe9\x01john@example.com\xe9zz", S)] == ["john@example.com"]
+
+
+def test_harvest_judgement():
+    addrs = [f"user{i}@example{i % 3}.com" for i in range(100)]
+    size = sum(len(a) + 1 for a in addrs)
+    h = judge_harvest_list(addrs, size)
+    assert h is not None and h.unique == 100 and h.distinct_domains == 3
+    assert h.top_domains == ["example0.com", "example1.com", "example2.com"]
+    assert judge_harvest_list(addrs[:5], 100) is None
+    assert judge_harvest_list(addrs, size * 100) is None
+
+
+def test_spamassassin_corpus():
+    p = CORPUS / "email/spamassassin/spam/011.eml"
+    if not p.exists():
+        pytest.skip("corpus /work/shared/corpus not present")
+    addrs = [f.address for f in extract(p.read_bytes(), S)]
+    assert sum(a.startswith("webmaster@") for a in addrs) >= 6

@@ -1,0 +1,34 @@
+from extractors.base import Source
+from extractors.indicators import extract
+
+S = Source("ev", "/x", None, "x", None)
+
+
+def kinds(data):
+    return [(f.kind, f.value) for f in extract(data, S)]
+
+
+def test_indicators():
+    data = (b"see http://bob:pw@www.example.com/x?y=1). ip 10.0.0.1 and 1.2.3.4.5 and 256.1.1.1 ver 1.2.3 "
+            b"config.ini index.php jquery.min.js setup.py README.md www.Example.CO.UK. fe80::1 std::vector "
+            b"12:30:45 00:11:22:33:44:55 2001:db8:0:0:0:0:2:1")
+    r = kinds(data)
+    assert ("url", "http://bob:***@www.example.com/x?y=1") in r
+    assert ("ipv4", "10.0.0.1") in r and ("domain", "www.Example.CO.UK") in r
+    assert ("ipv6", "fe80::1") in r and ("ipv6", "2001:db8:0:0:0:0:2:1") in r
+    values = [v for _, v in r]
+    for bad in ("1.2.3.4", "2.3.4.5", "256.1.1.1", "1.2.3", "config.ini", "index.php", "jquery.min.js", "setup.py", "README.md"):
+        assert bad not in values
+    assert all("pw@" not in f.context for f in extract(data, S))
+
+
+def test_cap_yields_limit_reached():
+    from extractors import indicators
+    data = b" ".join(f"10.0.{i // 256}.{i % 256}".encode() for i in range(1000))
+    old = indicators.MAX_PER_WINDOW
+    indicators.MAX_PER_WINDOW = 10
+    try:
+        r = list(extract(data, S))
+    finally:
+        indicators.MAX_PER_WINDOW = old
+    assert len(r) == 11 and r[-1].limit == "indicators per window"

@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import pytest
+
+from extractors.base import Source
+from extractors.tor import extract, onion_valid
+
+CORPUS = Path("/work/shared/corpus/tor")
+DATA = Path(__file__).parent / "data/extractors/hs"
+V3 = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
+
+
+def src(path):
+    return Source("ev", path, None, path.rsplit("/", 1)[-1], None)
+
+
+def run(data, path="/etc/tor/torrc"):
+    return list(extract(data, src(path)))
+
+
+def test_onion_validity():
+    assert onion_valid(V3)
+    assert not onion_valid(V3.replace("2g", "3g", 1))
+    assert onion_valid("potatooezyf2aql6.onion")
+
+
+def test_torrc_rules():
+    data = (b"  socksport  9050\n#HiddenServiceDir /old/\nHiddenServiceDir \"/var/lib/tor/hs a/\"\n"
+            b"HiddenServicePort 80 \\\n 127.0.0.1:8080\n%include /etc/tor/torrc.d/*.conf\n")
+    r = run(data)
+    d = [(f.kind, f.name, f.value, f.active) for f in r]
+    assert ("directive", "socksport", "9050", True) in d
+    assert ("directive", "HiddenServiceDir", "/old/", False) in d
+    assert ("directive", "%include", "/etc/tor/torrc.d/*.conf", True) in d
+    hs = [f for f in r if f.kind == "hidden_service" and f.active]
+    assert [(h.value, h.ports) for h in hs] == [("/var/lib/tor/hs a/", ["80 127.0.0.1:8080"])]
+    for f in r:
+        assert data[f.offset:].lower().startswith(f.name.lower().encode())
+
+
+def test_one_keyword_in_prose_is_not_a_torrc():
+    assert run(b"Set SocksPort 9050 in your config.\nThanks\n", "/home/u/notes.txt") == []
+
+
+def test_onion_anywhere_utf16():
+    data = f"visit {V3} now".encode("utf-16-le")
+    r = run(data, "/home/u/x.bin")
+    assert [(f.kind, f.onion, f.valid) for f in r] == [("onion", V3, True)]
+
+
+def test_hidden_service_files():
+    pub = (DATA / "hs_ed25519_public_key").read_bytes()
+    r = run(pub, "/var/lib/tor/hs/hs_ed25519_public_key")
+    assert [(f.kind, f.onion, f.hs_dir) for f in r] == [("key_file", V3, "/var/lib/tor/hs")]
+    r = run((DATA / "hostname").read_bytes(), "/var/lib/tor/hs/hostname")
+    assert [(f.kind, f.name, f.onion, f.valid, f.hs_dir) for f in r] == [("onion", "hostname", V3, True, "/var/lib/tor/hs")]
+
+
+def test_secret_key_file_records_nothing_secret():
+    secret = b"== ed25519v1-secret: type0 ==\x00\x00\x00" + bytes(range(64))
+    r = run(secret, "/var/lib/tor/hs/hs_ed25519_secret_key")
+    assert [(f.kind, f.value) for f in r] == [("key_file", "ed25519v1-secret type0")]
+    blob = repr(r).encode()
+    assert bytes(range(64))[:8].hex().encode() not in blob and b"\\x00\\x01\\x02" not in blob
+
+
+def _corpus(rel):
+    p = CORPUS / rel
+    if not p.exists():
+        pytest.skip("corpus /work/shared/corpus not present")
+    return run(p.read_bytes(), "/corpus/tor/" + rel)
+
+
+@pytest.mark.parametrize("rel", ["torrc.sample.in", "torrc.minimal.in", "torrc.minimal.in-staging"])
+def test_templates_have_no_active_hidden_service(rel):
+    r = _corpus(rel)
+    assert r and not [f for f in r if f.active]
+    assert any(f.kind == "hidden_service" for f in r)
+
+
+def test_whonix_examples():
+    r = _corpus("whonix/torrc.examples")
+    hs = [(f.value, f.ports) for f in r if f.kind == "hidden_service"]
+    assert hs == [("/var/lib/tor/webserver/", ["80 10.152.152.11:80"]),
+                  ("/var/lib/tor/torchat/", ["11009 10.152.152.11:11009"]),
+                  ("/var/lib/tor/mumble/", ["80 10.152.152.11:80"])]
+    assert not [f for f in r if f.active]  # an examples file
+
+
+def test_conf_examples():
+    r = _corpus("tor_conf_examples/example_1/torrc")
+    assert [(f.name, f.value) for f in r if f.active] == [("SocksPort", "80"), ("ContactInfo", "tor_tellini@example.com")]
+    r = _corpus("whonix/65_gateway.conf")
+    assert ("ControlPort", "9052") in [(f.name, f.value) for f in r if f.active]
