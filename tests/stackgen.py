@@ -265,7 +265,7 @@ def md_member_090(dest: Path, data: Path, *, level: int = 1, raid_disks: int = 2
 # ---------------------------------------------------------------- LUKS
 
 
-def luks_container(dest: Path, *, version: int = 2, size_mib: int = 20, payload: bytes = b"") -> Path:
+def luks_container(dest: Path, *, version: int = 2, size_mib: int = 4, payload: bytes = b"") -> Path:
     """cryptsetup luksFormat on a plain file (no device mapper), then `payload` in the data area.
 
     luksFormat encrypts nothing; the payload stands for ciphertext that happens to look like
@@ -276,13 +276,13 @@ def luks_container(dest: Path, *, version: int = 2, size_mib: int = 20, payload:
     key.write_bytes(bytes(range(32)))
     args = ["cryptsetup", "luksFormat", "-q", "--batch-mode", f"--type=luks{version}", "--key-file", key,
             "--uuid", "5eed0000-0000-4000-8000-00000000001c", "--pbkdf-force-iterations", "1000"]
-    if version == 2:
-        args += ["--pbkdf", "pbkdf2"]
+    if version == 2:  # small areas so the data segment starts at 1 MiB, as LUKS1's does at 2 MiB
+        args += ["--pbkdf", "pbkdf2", "--luks2-metadata-size", "16k", "--luks2-keyslots-size", "256k"]
     _run(args + [dest])
     key.unlink()
     if payload:
         with open(dest, "r+b") as fh:
-            fh.seek(size_mib * MIB - 2 * MIB)
+            fh.seek(size_mib * MIB - 512 * 1024)
             fh.write(payload)
     return dest
 
