@@ -14,6 +14,7 @@ from reports import doc
 from reports.case import CaseData
 from reports.charts import Chart
 from reports.redact import Redactor
+from reports.summary import DISTINCT
 
 APPENDIX_PER_CATEGORY = 50
 SECTOR = 512
@@ -28,6 +29,12 @@ TABLE_WORDS = {
     "tor": "Tor configuration findings",
     "indicators": "network indicators (IP addresses, domains, URLs, onion addresses)",
     "yara": "YARA rule matches",
+}
+SPECIAL_WORDS = {
+    "onions_valid": "distinct onion addresses whose checksum (v3) or format (v2) is valid",
+    "onions_invalid": "distinct onion addresses whose checksum or format is NOT valid",
+    "active_hidden_services": "active (not commented-out) hidden services, counted by distinct HiddenServiceDir",
+    "onions": "distinct onion addresses",
 }
 DEP_ORDER = ("seized", "libtsk (The Sleuth Kit)", "pytsk3", "libyara", "yara-python", "dask", "distributed",
              "pyarrow", "libewf", "libewf-python", "email-validator", "tldextract", "python")
@@ -185,12 +192,15 @@ class _Builder:
             self.para(f"No {what} were found on Exhibit {ex} {cite(table, ex, total['query'])}.")
             return
         parts = [f"{n(total['value'])} {what} were found on Exhibit {ex} {cite(table, ex, total['query'])}"]
+        names = {"distinct_" + "_".join(cols): " and ".join(cols) for cols in DISTINCT.get(table, ())}
         for key, val in sec.items():
-            if key.startswith("distinct_"):
-                cols = key[len("distinct_"):].replace("_", " and ")
+            if key in names:
+                cols = names[key]
                 if table == "credentials" and key == "distinct_username_secret":
                     cols = "user name and secret pairs"
-                parts.append(f"{n(val['value'])} distinct {cols} {cite(table, ex, val['query'])}")
+                parts.append(f"{n(val['value'])} distinct values of {cols} {cite(table, ex, val['query'])}")
+            elif key in SPECIAL_WORDS:
+                parts.append(f"{n(val['value'])} {SPECIAL_WORDS[key]} {cite(table, ex, val['query'])}")
         for key, groups in sec.items():
             if key.startswith("by_"):
                 col = key[3:]
@@ -356,8 +366,8 @@ class _Builder:
                              self._detail(table, row, secret_cols), self._check(row, starts, table)))
             caption = f"{table}: {len(rows)} of {n(t.num_rows)} findings"
             if t.num_rows > len(rows):
-                caption += f"; the other {n(t.num_rows - len(rows))} are listed by the query `{table} | count` " \
-                           f"(all rows of CASE/tables/{table}/part-0.parquet)"
+                caption += (f"; the other {n(t.num_rows - len(rows))} are the remaining rows of "
+                            f"CASE/tables/{table}/part-0.parquet (query: {table} | count)")
             self.add(doc.Heading(3, table))
             self.add(doc.Table(("Finding", "Exhibit", "Path", "Inode", "Offset", "Image offset", "Detail", "Check"),
                                tuple(rows), caption))

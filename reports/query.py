@@ -6,9 +6,10 @@ form, e.g. `emails where evidence_id='abc' | count distinct address`, is printed
 number in summary.json and in the report; `run` is the one place that evaluates it.
 
 Grammar: TABLE [where COND (and COND)*] | count [distinct COL(, COL)*]
-COND: COL = 'text' | COL = true|false | COL is null | COL is not null | COL contains 'text'
-(`contains` is case-insensitive; `count distinct` skips rows with a null in a counted column,
-like SQL COUNT(DISTINCT ...)).
+COND: COL = 'text' | COL = true|false | COL is null | COL is not null | COL contains 'text' |
+      COL has 'text' (a list column with that element)
+(`contains` is case-insensitive; `count distinct COL` skips nulls like SQL;
+`count distinct A, B` counts distinct (A, B) tuples, null being a value).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 @dataclass(frozen=True, slots=True)
 class Cond:
     column: str
-    op: str  # "=", "is null", "is not null", "contains"
+    op: str  # "=", "is null", "is not null", "contains", "has"
     value: str | bool | None = None
 
     def text(self) -> str:
@@ -38,6 +39,11 @@ class Cond:
             return pc.is_null(col)
         if self.op == "is not null":
             return pc.is_valid(col)
+        if self.op == "has":  # a list column holding the value
+            flat = pc.list_flatten(col)
+            parents = pc.list_parent_indices(col)
+            hit = pc.unique(pc.filter(parents, pc.fill_null(pc.equal(flat, pa.scalar(self.value, flat.type)), False)))
+            return pc.is_in(pa.array(range(len(col)), pa.int64()), value_set=hit.cast(pa.int64()))
         if self.op == "contains":
             return pc.fill_null(pc.match_substring(col, str(self.value), ignore_case=True), False)
         return pc.fill_null(pc.equal(col, pa.scalar(self.value, col.type)), False)
@@ -65,25 +71,30 @@ class Query:
     def and_(self, *conds: Cond) -> "Query":
         return Query(self.table, self.where + conds, self.distinct)
 
-    def run(self, tables: dict[str, pa.Table | None]) -> int:
+    def rows(self, tables: dict[str, pa.Table | None]) -> pa.Table | None:
+        """The rows the where clause keeps (None: table missing or a named column absent)."""
         table = tables.get(self.table)
-        if table is None or table.num_rows == 0:
-            return 0
-        if any(c.column not in table.column_names for c in self.where) or \
-                any(c not in table.column_names for c in self.distinct):
-            return 0
-        if self.where:
+        if table is None or any(c.column not in table.column_names for c in self.where):
+            return None
+        if self.where and table.num_rows:
             keep = self.where[0].mask(table)
             for cond in self.where[1:]:
                 keep = pc.and_(keep, cond.mask(table))
             table = table.filter(keep)
+        return table
+
+    def run(self, tables: dict[str, pa.Table | None]) -> int:
+        table = self.rows(tables)
+        if table is None or table.num_rows == 0 or any(c not in table.column_names for c in self.distinct):
+            return 0
         if not self.distinct:
             return table.num_rows
-        # Like SQL COUNT(DISTINCT ...): rows with a null in a counted column are not counted.
-        picked = table.select(list(self.distinct)).drop_null()
+        # One column: like SQL COUNT(DISTINCT col), nulls are not counted. Several columns:
+        # distinct tuples, null being a value (a file's path with no archive member counts).
+        picked = table.select(list(self.distinct))
         if len(self.distinct) == 1:
             return pc.count_distinct(picked.column(0)).as_py()
-        return picked.group_by(list(self.distinct)).aggregate([]).num_rows
+        return picked.group_by(list(self.distinct), use_threads=False).aggregate([]).num_rows
 
 
 def counted(query: Query, tables: dict[str, pa.Table | None]) -> dict:

@@ -13,7 +13,7 @@ from reports.case import CaseData
 from reports.query import Cond, Query, counted, eq
 
 # Columns whose values split a table into categories worth a count each, when present.
-CATEGORY_COLUMNS = ("kind", "rule", "brand", "category", "valid", "active", "stage", "encoding")
+CATEGORY_COLUMNS = ("kind", "rule", "brand", "brands", "category", "valid", "active", "stage", "encoding")
 # Distinct counts worth stating, per table (column tuples).
 DISTINCT = {
     "emails": (("address",), ("domain",)),
@@ -21,6 +21,19 @@ DISTINCT = {
     "indicators": (("kind", "value"),),
     "yara": (("rule",), ("path",)),
     "harvest_lists": (("path", "member"),),
+    "tor": (("onion",), ("hs_dir",)),
+    "spam_templates": (("path", "member"), ("subject",)),
+}
+# Named counts the declaration states in words: table -> name -> (conditions, distinct columns).
+SPECIAL = {
+    "tor": {
+        "onions_valid": ((Cond("onion", "is not null"), eq("valid", True)), ("onion",)),
+        "onions_invalid": ((Cond("onion", "is not null"), eq("valid", False)), ("onion",)),
+        "active_hidden_services": ((eq("kind", "hidden_service"), eq("active", True)), ("hs_dir",)),
+    },
+    "indicators": {
+        "onions": ((eq("kind", "onion"),), ("value",)),
+    },
 }
 FILE_STATUSES = ("scanned", "skipped", "error")
 ACCOUNTING_KEYS = ("files_seen", "files_scanned", "files_skipped", "files_errored", "image_bytes",
@@ -33,9 +46,12 @@ def _values(table: pa.Table | None, column: str) -> list:
     if table is None or column not in table.column_names or table.num_rows == 0:
         return []
     typ = table.schema.field(column).type
+    col = table.column(column)
+    if pa.types.is_list(typ) and pa.types.is_string(typ.value_type):
+        col, typ = pc.list_flatten(col), typ.value_type
     if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_boolean(typ)):
         return []
-    uniq = pc.unique(table.column(column)).drop_null().to_pylist()
+    uniq = pc.unique(col).drop_null().to_pylist()
     return sorted(uniq, key=lambda v: (str(type(v)), v))[:MAX_CATEGORIES]
 
 
@@ -46,11 +62,18 @@ def _table_section(case: CaseData, name: str, base: tuple[Cond, ...]) -> dict:
     for cols in DISTINCT.get(name, ()):
         if table is not None and all(c in table.column_names for c in cols):
             out["distinct_" + "_".join(cols)] = counted(Query(name, base, cols), tables)
+    subset = Query(name, base).rows(tables)
     for column in CATEGORY_COLUMNS:
-        values = _values(table, column)
+        values = _values(subset, column)
         if values:
+            is_list = pa.types.is_list(table.schema.field(column).type)
             out["by_" + column] = {str(v).lower() if isinstance(v, bool) else v:
-                                   counted(Query(name, base + (eq(column, v),)), tables) for v in values}
+                                   counted(Query(name, base + (Cond(column, "has", v) if is_list else eq(column, v),)),
+                                           tables) for v in values}
+    for key, (conds, distinct) in SPECIAL.get(name, {}).items():
+        if table is not None and all(c.column in table.column_names for c in conds) and \
+                all(c in table.column_names for c in distinct):
+            out[key] = counted(Query(name, base + conds, distinct), tables)
     return out
 
 
@@ -128,7 +151,7 @@ def build_summary(case: CaseData) -> dict:
         "case": {"name": case.case_name, "examiner": case.examiner},
         "query_language": "TABLE [where COL = 'v' (and ...)] | count [distinct COL, ...] over "
                           "CASE/tables/TABLE/part-0.parquet; 'contains' is case-insensitive; "
-                          "count distinct skips rows with a null in a counted column",
+                          "count distinct COL skips nulls; count distinct A, B counts distinct tuples, null being a value",
         "evidence": evidence,
         "totals": totals,
         "failed_images": case.manifest.get("failed_images", []),
