@@ -208,7 +208,7 @@ def test_declaration_content(case):
         assert f"Exhibit {ev['exhibit']} (evidence id {eid})" in md
         assert ev["sha256"] in md
     assert "## Links between the evidence items" in md
-    assert "Appendix A" in md and "icat -o" in md or "dd if=" in md
+    assert "Appendix A" in md and ("icat -o" in md or "dd if=" in md)
     # The two corpus images hold the same passwords.txt: the link is stated.
     corr = pq.read_table(case / "tables" / "correlations" / "part-0.parquet")
     kinds = set(corr.column("kind").to_pylist())
