@@ -298,7 +298,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def read_stream(fs: pytsk3.FS_Info, ref: ContentRef, block: int) -> Iterator[bytes]:
-    """The stream's bytes in order, `block` at a time; OSError propagates to the caller."""
+    """The stream's bytes in order, `block` at a time, as far as TSK returns them (as `icat`)."""
     f = fs.open_meta(inode=ref.inode)
     offset = 0
     while offset < ref.size:
@@ -307,7 +307,7 @@ def read_stream(fs: pytsk3.FS_Info, ref: ContentRef, block: int) -> Iterator[byt
             data = f.read_random(offset, want)
         else:
             data = f.read_random(offset, want, ref.attr_type, ref.attr_id)
-        if not data:
-            raise OSError(f"read returned no data at offset {offset} of {ref.size}")
+        if not data:  # TSK returns no more (sparse/uninitialised tail, as icat does); the caller notes it
+            return
         offset += len(data)
         yield data

@@ -190,14 +190,23 @@ class EwfReader(ImageReader):
             self._handle = pyewf.handle()
             self._handle.open(filenames, "r")
             self.size = self._handle.get_media_size()
-        except (OSError, IOError) as exc:
-            raise ImageError(f"damaged or incomplete EWF image: {_first_line(exc)}") from None
+        except (OSError, IOError, RuntimeError) as exc:
+            raise ImageError(f"damaged or incomplete EWF image: {_ewf_reason(exc)}") from None
         self.spec = ImageSpec(spec.path, tuple(filenames), "ewf")
+        for probe in (0, max(0, self.size - 512)):  # a truncated set opens but cannot be read
+            try:
+                self.read(probe, 512)
+            except OSError as exc:
+                self._handle.close()
+                raise ImageError(f"damaged or incomplete EWF image: {exc}") from None
 
     def read(self, offset: int, length: int) -> bytes:
         if offset >= self.size or length <= 0:
             return b""
-        return self._handle.read_buffer_at_offset(min(length, self.size - offset), offset)
+        try:
+            return self._handle.read_buffer_at_offset(min(length, self.size - offset), offset)
+        except (OSError, IOError, RuntimeError) as exc:  # libewf reports damage as RuntimeError
+            raise OSError(f"EWF read failed at offset {offset}: {_ewf_reason(exc)}") from None
 
     def close(self) -> None:
         self._handle.close()
@@ -230,6 +239,14 @@ def open_image(spec: ImageSpec) -> ImageReader:
         raise
     except OSError as exc:
         raise ImageError(f"cannot open read-only: {exc.strerror or exc}") from None
+
+
+def _ewf_reason(exc: BaseException) -> str:
+    """libewf's messages chain several 'function: text' parts; the examiner needs the last."""
+    text = str(exc).strip().strip("'\"")
+    parts = [p.strip() for p in text.replace("\n", " ").split(". ") if p.strip()]
+    last = parts[-1] if parts else exc.__class__.__name__
+    return last.split(": ", 1)[-1].rstrip(".")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,8 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _say(text: str) -> None:
-    click.echo(f"seized: {text}", err=True)
+    """Information goes to stdout; stderr carries only errors, one line each."""
+    click.echo(f"seized: {text}")
 
 
 def _warn(text: str) -> None:

@@ -272,7 +272,7 @@ class Progress:
             self._last = time.monotonic()
             pct = 100 * self.done_bytes / max(self.total_bytes, 1)
             print(f"seized: {self.done_units}/{self.total_units} units, {self.done_bytes / 1e6:.0f} MB ({pct:.0f}%)",
-                  file=sys.stderr)
+                  flush=True)
 
     def close(self) -> None:
         if self._bar is not None:

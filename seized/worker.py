@@ -121,10 +121,13 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
     addresses: list[str] = []
     result = {"index": task.index, "md5": None, "sha1": None, "sha256": None, "status": "scanned", "skip_reason": None}
 
+    stats_read = [0]
+
     def hashed_blocks():
         nonlocal keep_for_containers
         for block in _read_stream(task.fs_kind)(_filesystem(image, task.volume, task.fs_kind), ref, READ_BLOCK):
             stats["bytes_read"] += len(block)
+            stats_read[0] += len(block)
             for d in digests:
                 d.update(block)
             if keep_for_containers is not None:
@@ -141,6 +144,9 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
         rows.error(ctx, "read", _one_line(exc))
         result["status"] = "error"
         return result
+    if stats_read[0] < ref.size:
+        rows.error(ctx, "read", f"TSK returned {stats_read[0]} of {ref.size} bytes (sparse, uninitialised or "
+                                "damaged); the hashes cover the bytes returned, as icat gives them")
     result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
     _harvest(ctx, addresses, rows)
     if keep_for_containers:
