@@ -62,7 +62,7 @@ def table_names(case: Path) -> list[str]:
 
 def scan_ok(case: Path, *images: Path, extra: tuple[str, ...] = ()) -> Path:
     """Scan `images` into `case`; fail the test with seized's stderr unless it exits 0."""
-    proc = run_seized("scan", *images, "-o", case, *extra)
+    proc = run_seized("scan", *images, "-o", case, "--no-report", *extra)
     if proc.returncode != 0:
         pytest.fail(f"seized scan exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     return case
@@ -81,8 +81,15 @@ def _sanitize(raw: bytes) -> bytes:
 
 
 def row_path_bytes(row: dict) -> bytes:
-    """The row's path as bytes, taking the name from `name_raw` when it is not UTF-8."""
+    """The row's path as bytes, from `path_raw` / `name_raw` when the name is not UTF-8.
+
+    The contract names a `name_raw` column (the name's bytes); the scan writes `path_raw`
+    (the whole path's bytes). Either is accepted here; the test of the non-UTF-8 name
+    reports which one is present.
+    """
     path = row["path"]
+    if row.get("path_raw") is not None:
+        return _sanitize(row["path_raw"])
     if row.get("name_raw") is not None:
         parent = path.rsplit("/", 1)[0]
         return _sanitize(parent.encode("utf-8") + b"/" + row["name_raw"])
@@ -93,10 +100,22 @@ def fls_path_bytes(entry: oracle.FlsEntry) -> bytes:
     return _sanitize(entry.path.encode("utf-8", "surrogateescape"))
 
 
-def files_of(case: Path, volume: str | None = None) -> list[dict]:
+_IDS: dict[Path, str] = {}
+
+
+def evidence_id(*segments: Path) -> str:
+    """The contract's evidence id of a medium: the first 16 hex of its sha256."""
+    key = segments[0]
+    if key not in _IDS:
+        _IDS[key] = oracle.sha256_file(list(segments))[:16]
+    return _IDS[key]
+
+
+def files_of(case: Path, volume: str | None = None, evidence: str | None = None) -> list[dict]:
+    """`files` rows (without `.`/`..`), optionally of one volume and one evidence id."""
     rows = read_table(case, "files").to_pylist()
-    rows = [r for r in rows if r["name"] not in (".", "..")]
-    return [r for r in rows if volume is None or r["volume"] == volume]
+    return [r for r in rows if r["name"] not in (".", "..") and (volume is None or r["volume"] == volume)
+            and (evidence is None or r["evidence_id"] == evidence)]
 
 
 def assert_files_match_fls(rows: list[dict], image: Path | list[Path], offset_sectors: int | None) -> int:
@@ -107,7 +126,9 @@ def assert_files_match_fls(rows: list[dict], image: Path | list[Path], offset_se
     entries = oracle.fls_entries(image, offset_sectors)
     is_ntfs = any(e.attr_type is not None for e in entries)
     fls_names = Counter((fls_path_bytes(e), e.inode, not e.deleted) for e in entries)
-    table_names = Counter((row_path_bytes(r), r["inode"], r["allocated"]) for r in rows)
+    # Off NTFS fls prints one line per name; extra stream rows (HFS+ resource forks) are extra.
+    named = rows if is_ntfs else [r for r in rows if r["stream"] is None]
+    table_names = Counter((row_path_bytes(r), r["inode"], r["allocated"]) for r in named)
     if is_ntfs:
         fls_names, table_names = Counter(set(fls_names)), Counter(set(table_names))
     missing = fls_names - table_names
@@ -133,12 +154,16 @@ def assert_files_match_fls(rows: list[dict], image: Path | list[Path], offset_se
     return checked
 
 
-def walked_volumes(case: Path) -> list[dict]:
-    return [v for v in read_table(case, "volumes").to_pylist() if v["status"] == "walked"]
+def volumes_of(case: Path, evidence: str | None = None) -> list[dict]:
+    return [v for v in read_table(case, "volumes").to_pylist() if evidence is None or v["evidence_id"] == evidence]
 
 
-def one_evidence(case: Path) -> dict:
-    rows = read_table(case, "evidence").to_pylist()
+def walked_volumes(case: Path, evidence: str | None = None) -> list[dict]:
+    return [v for v in volumes_of(case, evidence) if v["status"] == "walked"]
+
+
+def one_evidence(case: Path, evidence: str | None = None) -> dict:
+    rows = [r for r in read_table(case, "evidence").to_pylist() if evidence is None or r["evidence_id"] == evidence]
     assert len(rows) == 1, rows
     return rows[0]
 

@@ -114,7 +114,36 @@ def ext4_from_tree(tree: Path, dest: Path, size_mib: int = 16, *, uuid: str = FI
         staged = _staged(tree, Path(tmp))
         _run(["mkfs.ext4", "-q", "-F", "-T", "small", "-L", label, "-U", uuid,
               "-E", f"hash_seed={uuid},root_owner=0:0", "-d", staged, dest], env=_e2_env())
+    _pin_ext_ctimes(dest)
     return dest
+
+
+def _ext_inodes(image: Path) -> list[int]:
+    """Every inode reachable from the root of an ext image (debugfs `ls -p`, read-only)."""
+    found = [2]
+    pending = ["/"]
+    while pending:
+        directory = pending.pop()
+        out = _run(["debugfs", "-R", f"ls -p {_debugfs_quote(directory)}", image], env=_e2_env()).stdout
+        for line in out.split(b"\n"):
+            fields = line.split(b"/")  # /INODE/MODE/UID/GID/NAME/SIZE/ (NAME may hold "/"? never)
+            if len(fields) < 7 or fields[5] in (b".", b".."):
+                continue
+            found.append(int(fields[1]))
+            if fields[2].startswith(b"04"):
+                pending.append(directory.rstrip("/") + "/" + fields[5].decode("utf-8", "surrogateescape"))
+    return found
+
+
+def _pin_ext_ctimes(image: Path) -> None:
+    """Pin ctime and atime of every inode.
+
+    mke2fs 1.47.0 stamps ctimes with the wall clock even under E2FSPROGS_FAKE_TIME, and reading
+    the source files to copy them moves their atime (relatime) before mke2fs records it.
+    """
+    script = "".join(f"sif <{ino}> {field} @{FIXED_EPOCH}\n"
+                     for ino in _ext_inodes(image) for field in ("ctime", "atime"))
+    _run(["debugfs", "-w", "-f", "-", image], env=_e2_env(), stdin=script.encode())
 
 
 def _debugfs_quote(path: str) -> str:
