@@ -57,6 +57,7 @@ class Extractor:
     name: str  # unique, also the value of the `extractor` column
     version: str  # bump when output for the same bytes can change
     table: str  # the evidence table its findings go to
+    finding: type  # the Finding dataclass it yields: its fields are the table's columns
     extract: Callable[[bytes, Source], Iterable[Finding]]
     description: str
     whole_object: bool = False  # True: run only when the whole object fits in one window

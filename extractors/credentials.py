@@ -197,6 +197,7 @@ EXTRACTOR = Extractor(
     name=NAME,
     version=VERSION,
     table="credentials",
+    finding=CredentialFinding,
     extract=extract,
     description="Combo lists, credential CSVs and URL passwords, judged by file context",
 )

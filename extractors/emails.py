@@ -194,6 +194,7 @@ EXTRACTOR = Extractor(
     name=NAME,
     version=VERSION,
     table="emails",
+    finding=EmailFinding,
     extract=extract,
     description="E-mail addresses (ASCII, UTF-8, UTF-16LE/BE), validated offline, IDNA-normalised",
 )

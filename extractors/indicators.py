@@ -199,7 +199,7 @@ def _onions(view: View) -> Iterator[tuple[int, int, str, str]]:
         yield h.start(), m.end(), "onion", text[h.start():m.end()].decode("ascii")
 
 
-def extract(data: bytes, source: Source) -> Iterator[Finding]:
+def extract(data: bytes, source: Source) -> Iterator[IndicatorFinding | LimitReached]:
     """Distinct indicators in `data` and its UTF-16 runs, at most MAX_PER_WINDOW (then LimitReached)."""
     count = 0
     seen: set[tuple[str, str]] = set()
@@ -230,6 +230,7 @@ EXTRACTOR = Extractor(
     name=NAME,
     version=VERSION,
     table="indicators",
+    finding=IndicatorFinding,
     extract=extract,
     description="IPv4/IPv6 addresses, domains with a real public suffix, URLs and onion addresses",
 )

@@ -189,6 +189,7 @@ EXTRACTOR = Extractor(
     name=NAME,
     version=VERSION,
     table="spam_templates",
+    finding=SpamTemplateFinding,
     extract=extract,
     description="Mass-mailer / phishing templates: placeholders, spintax, brands, score with reasons",
     whole_object=True,

@@ -242,6 +242,7 @@ EXTRACTOR = Extractor(
     name=NAME,
     version=VERSION,
     table="tor",
+    finding=TorFinding,
     extract=extract,
     description="torrc directives and hidden services, onion addresses (v3 checksum), Tor key files",
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import typing
 from functools import cache
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from extractors.base import Extractor
 from extractors.registry import EXTRACTORS
 from reports import schema
 
@@ -24,28 +22,12 @@ FINDING_ID_HEX = 20
 SORT_KEYS = ("evidence_id", "volume", "path", "inode", "stream", "member", "offset", "finding_id")
 
 
-def finding_type(ext: Extractor) -> type:
-    """The finding class an extractor yields, from its declared return type."""
-    declared = getattr(ext, "finding", None)
-    if declared is not None:
-        return declared
-    hint = typing.get_type_hints(ext.extract).get("return")
-    (item,) = typing.get_args(hint) or (None,)
-    args = [a for a in typing.get_args(item) if isinstance(a, type)] if typing.get_args(item) else [item]
-    from extractors.base import LimitReached
-
-    candidates = [a for a in args if a is not None and a is not LimitReached]
-    if len(candidates) != 1:
-        raise TypeError(f"extractor {ext.name}: cannot tell its finding type from {hint}")
-    return candidates[0]
-
-
 @cache
 def finding_classes() -> dict[str, type]:
     from extractors.harvest import HarvestList
     from extractors.yara_scan import YaraFinding
 
-    classes = {ext.table: finding_type(ext) for ext in EXTRACTORS}
+    classes = {ext.table: ext.finding for ext in EXTRACTORS}
     classes["yara"] = YaraFinding
     classes["harvest_lists"] = HarvestList
     return classes
