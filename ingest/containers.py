@@ -12,7 +12,7 @@ import lzma
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 MAX_INPUT = 64 * 1024 * 1024  # largest container read into memory for expansion
@@ -34,6 +34,38 @@ class Member:
 @dataclass(frozen=True, slots=True)
 class ContainerProblem:
     error: str
+
+
+@dataclass(slots=True)
+class Budget:
+    """What expanding one scanned object may still cost, all nesting levels together.
+
+    Why: limits per container do not stop a 42-style bomb. Each level of 42.zip is small and
+    each leaf is rejected by the ratio bound, but the leaves multiply (16 per level), so
+    the work must be bounded for the object as a whole: every decompressed byte counts,
+    rejected or not, and so does every member. The caller makes one per top-level object and
+    passes it down the recursion; the first expansion that finds it spent reports that once.
+    """
+
+    bytes_left: int = MAX_TOTAL
+    members_left: int = MAX_MEMBERS
+    reported: bool = field(default=False)
+
+    def spent(self) -> bool:
+        return self.bytes_left <= 0 or self.members_left <= 0
+
+    def charge(self, nbytes: int) -> None:
+        self.bytes_left -= nbytes
+        self.members_left -= 1
+
+    def problem(self) -> ContainerProblem | None:
+        """The one-time report of an exhausted budget; None after it was given."""
+        if self.reported:
+            return None
+        self.reported = True
+        return ContainerProblem(f"expansion limit of this object reached ({MAX_TOTAL} decompressed bytes or "
+                                f"{MAX_MEMBERS} members, all nesting levels together; decompression bomb?): "
+                                "the remaining members are not expanded")
 
 
 def kind_of(data: bytes) -> str | None:
@@ -58,7 +90,7 @@ def worth_keeping(kept: list[bytes], block: bytes, size: int) -> bool:
 
 
 def _strip(name: str, kind: str) -> str:
-    base = name.rsplit("/", 1)[-1] or "stream"
+    base = name.rsplit("!", 1)[-1].rsplit("/", 1)[-1] or "stream"
     lower = base.lower()
     for suffix, repl in ((".tgz", ".tar"), (".tbz2", ".tar"), (".txz", ".tar"), (".gz", ""), (".bz2", ""), (".xz", "")):
         if lower.endswith(suffix):
@@ -84,26 +116,37 @@ def _bounded(data: bytes, limit: int, ratio_base: int) -> str | None:
     return None
 
 
-def expand(data: bytes, name: str, depth: int) -> Iterator[Member | ContainerProblem]:
+def expand(data: bytes, name: str, depth: int, budget: Budget | None = None) -> Iterator[Member | ContainerProblem]:
+    """Members of the container `data` (named `name`, at nesting `depth`), or problems.
+
+    Pass the same `budget` for every nested level of one top-level object (see `Budget`);
+    without one, only this container's own limits apply.
+    """
     kind = kind_of(data)
     if kind is None:
         return
     if depth >= MAX_DEPTH:
         yield ContainerProblem(f"{kind} nested deeper than {MAX_DEPTH} levels: not expanded")
         return
+    budget = budget if budget is not None else Budget()
+    if budget.spent():
+        problem = budget.problem()
+        if problem:
+            yield problem
+        return
     try:
         if kind in ("gzip", "bzip2", "xz"):
-            yield from _stream(data, name, kind)
+            yield from _stream(data, name, kind, budget)
         elif kind == "zip":
-            yield from _zip(data)
+            yield from _zip(data, budget)
         else:
-            yield from _tar(data)
+            yield from _tar(data, budget)
     except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
             tarfile.TarError, NotImplementedError, RuntimeError) as exc:
         yield ContainerProblem(f"damaged {kind}: {exc}"[:300])
 
 
-def _stream(data: bytes, name: str, kind: str) -> Iterator[Member | ContainerProblem]:
+def _stream(data: bytes, name: str, kind: str, budget: Budget) -> Iterator[Member | ContainerProblem]:
     limit = _cap(len(data)) + 1
     if kind == "gzip":
         out = []
@@ -123,6 +166,7 @@ def _stream(data: bytes, name: str, kind: str) -> Iterator[Member | ContainerPro
         result = bz2.BZ2Decompressor().decompress(data, max_length=limit)
     else:
         result = lzma.LZMADecompressor().decompress(data, max_length=limit)
+    budget.charge(len(result))
     problem = _bounded(result, MAX_MEMBER, len(data))
     if problem:
         yield ContainerProblem(f"{kind} {name}: {problem}; member not scanned")
@@ -130,7 +174,7 @@ def _stream(data: bytes, name: str, kind: str) -> Iterator[Member | ContainerPro
     yield Member(_strip(name, kind), result, kind_of(result) is not None)
 
 
-def _zip(data: bytes) -> Iterator[Member | ContainerProblem]:
+def _zip(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
     total = 0
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
@@ -146,8 +190,14 @@ def _zip(data: bytes) -> Iterator[Member | ContainerProblem]:
             if info.file_size > MAX_MEMBER or total + info.file_size > MAX_TOTAL:
                 yield ContainerProblem(f"zip member {info.filename}: declared size {info.file_size} over the limit")
                 continue
+            if budget.spent():
+                problem = budget.problem()
+                if problem:
+                    yield problem
+                return
             with zf.open(info) as fh:  # the declared size may lie: the read is bounded too
                 content = fh.read(_cap(info.compress_size) + 1)
+            budget.charge(len(content))
             problem = _bounded(content, MAX_MEMBER, info.compress_size)
             if problem:
                 yield ContainerProblem(f"zip member {info.filename}: {problem}; not scanned")
@@ -156,7 +206,7 @@ def _zip(data: bytes) -> Iterator[Member | ContainerProblem]:
             yield Member(info.filename, content, kind_of(content) is not None)
 
 
-def _tar(data: bytes) -> Iterator[Member | ContainerProblem]:
+def _tar(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
     count = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
         for info in tf:
@@ -166,10 +216,16 @@ def _tar(data: bytes) -> Iterator[Member | ContainerProblem]:
             if count > MAX_MEMBERS:
                 yield ContainerProblem(f"tar has more than {MAX_MEMBERS} members; the rest are not scanned")
                 return
+            if budget.spent():
+                problem = budget.problem()
+                if problem:
+                    yield problem
+                return
             fh = tf.extractfile(info)
             if fh is None:
                 continue
             content = fh.read(MAX_MEMBER + 1)
+            budget.charge(len(content))
             if len(content) > MAX_MEMBER:
                 yield ContainerProblem(f"tar member {info.name}: over {MAX_MEMBER} bytes; not scanned")
                 continue
