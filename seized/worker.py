@@ -150,7 +150,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
     result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
     _harvest(ctx, addresses, rows)
     if keep_for_containers:
-        _scan_members(b"".join(keep_for_containers), ctx, rules, rows, depth=0)
+        _scan_members(b"".join(keep_for_containers), ctx, rules, rows, 0, containers.Budget())
     return result
 
 
@@ -187,8 +187,10 @@ def _harvest(ctx: ObjectContext, addresses: list[str], rows: Rows) -> None:
     add_findings(rows, "harvest_lists", ctx, [verdict], Window(b"", 0, 0, 0, True, 0), "harvest_lists", "1")
 
 
-def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: int) -> None:
-    for item in containers.expand(data, parent.member or parent.name or "", depth):
+def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: int,
+                  budget: containers.Budget) -> None:
+    # one budget for the object and every nested level: stops 42-style bombs (containers.Budget)
+    for item in containers.expand(data, parent.name or "", depth, budget):
         if isinstance(item, containers.ContainerProblem):
             rows.error(parent, "container", item.error)
             continue
@@ -200,7 +202,7 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
             _scan_window(window, ctx, rules, rows, addresses)
         _harvest(ctx, addresses, rows)
         if item.nested:
-            _scan_members(item.data, ctx, rules, rows, depth + 1)
+            _scan_members(item.data, ctx, rules, rows, depth + 1, budget)
 
 
 def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: dict) -> None:
