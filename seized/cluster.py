@@ -45,8 +45,11 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
             client.close()
         return
     n = workers if workers > 0 else (os.cpu_count() or 1)
+    # The scheduler always serves HTTP; without an address it takes port 8787 and, when another
+    # cluster holds that port, prints a multi-line UserWarning: a free loopback port instead.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                           silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client
