@@ -66,6 +66,19 @@ def run(ext, data: bytes, digest=None) -> tuple[float, int]:
     return time.process_time() - t0, n
 
 
+def run_registry(data: bytes) -> float:
+    """CPU seconds for the whole registry as the pipeline runs it: every extractor on a window,
+    then the next window (so per-window work that extractors share is counted once)."""
+    windows = [(pos, data[pos:pos + WINDOW]) for pos in range(0, len(data), WINDOW)]
+    t0 = time.process_time()
+    for pos, window in windows:
+        src = Source("bench", SRC.path, None, SRC.name, len(data), pos)
+        for ext in EXTRACTORS:
+            for _ in ext.extract(window, src):
+                pass
+    return time.process_time() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", type=int, default=64)
@@ -94,7 +107,9 @@ def main() -> None:
             total += dt
             extra = f"  {h.hexdigest()[:16]}" if h is not None else ""
             print(f"{name:6s} {ext.name:15s} {args.mib / dt:8.1f} MB/s  {n:8d} findings{extra}  (CPU time)")
-        print(f"{name:6s} {'REGISTRY':15s} {args.mib / total:8.1f} MB/s  (CPU time)")
+        print(f"{name:6s} {'sum of parts':15s} {args.mib / total:8.1f} MB/s  (CPU time)")
+        if not only:
+            print(f"{name:6s} {'REGISTRY':15s} {args.mib / run_registry(data):8.1f} MB/s  (CPU time, per window)")
 
 
 if __name__ == "__main__":

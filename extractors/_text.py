@@ -33,8 +33,26 @@ class View:
         return self.base + self.step * i
 
 
+# The views of the last window seen, shared by the extractors that run on it one after the other
+# (credentials, spam_templates, tor, indicators): finding the NUL-heavy blocks is a full pass
+# over 16 MiB, and the narrow copies of a UTF-16 file are half its size again. Keyed on the
+# identity of an immutable `bytes` object; holds at most one window (and its views) alive.
+_last: tuple[bytes, tuple[View, ...]] | None = None
+
+
 def utf16_views(data: bytes) -> Iterator[View]:
     """Narrow copies of the UTF-16 (LE or BE) ASCII runs in NUL-heavy parts of `data`."""
+    global _last
+    last = _last
+    if last is not None and last[0] is data:
+        return iter(last[1])
+    found = tuple(_utf16_views(data))
+    if type(data) is bytes:
+        _last = (data, found)
+    return iter(found)
+
+
+def _utf16_views(data: bytes) -> Iterator[View]:
     n = len(data)
     regions: list[list[int]] = []
     for start in range(0, n, _BLOCK):
