@@ -20,14 +20,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from extractors._text import View, views
+from extractors._text import views
 from extractors._tld import registered_domain, tlds
 from extractors.base import Extractor, Finding, LimitReached, Source
 
 NAME = "indicators"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 MAX_PER_WINDOW = 100_000
 _CONTEXT = 40
 
@@ -69,12 +69,18 @@ _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _DIGITS = b"0123456789"
 _DIGIT_TABLE = bytes(c if c in _DIGITS or c == 0x2E else 0x20 for c in range(256))
 
-_DOMAIN_END = re.compile(rb"\.(?:" + _trie_regex(frozenset(t for t in tlds() if t.isascii())) + rb")(?![A-Za-z0-9\-_]|\.[A-Za-z0-9])")
+_TLD_TRIE = _trie_regex(frozenset(t for t in tlds() if t.isascii()))
 _OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4_TAIL = re.compile(rb"\." + _OCTET + rb"\." + _OCTET + rb"\." + _OCTET + rb"(?![0-9]|\.[0-9])")
+# One pass over the dots of the lower-cased text finds both the last label of a domain (a
+# public-suffix label, group-less branch) and the tail `.b.c.d` of a dotted quad (group 1).
+# The two branches never overlap: a TLD dot is followed by a letter, a quad's dots by digits.
+_DOTTED = re.compile(
+    rb"\.(?:(" + _OCTET + rb"\." + _OCTET + rb"\." + _OCTET + rb")(?![0-9]|\.[0-9])"
+    rb"|(?:" + _TLD_TRIE + rb")(?![A-Za-z0-9\-_]|\.[A-Za-z0-9]))"
+)
 _IPV6 = re.compile(rb"::(?!:)|:(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}")
 _URL = re.compile(rb"://[^\s\"'<>`\\{}|^\x00-\x1f\x7f-\xff]{1,2048}")
-_SCHEME = re.compile(rb"(?:https?|ftps?|sftp|wss?|hxxps?|socks[45]|tcp|smb|irc)\Z", re.IGNORECASE)
+_SCHEMES = frozenset(b"http https ftp ftps sftp ws wss hxxp hxxps socks4 socks5 tcp smb irc".split())
 _ONION = re.compile(rb"\.onion(?![A-Za-z0-9\-])", re.IGNORECASE)
 _ONION_HOST = re.compile(rb"(?:[a-z2-7]{56}|[a-z2-7]{16})\Z")
 _USERINFO_PW = re.compile(r"(://[^\s:/@]{1,128}:)[^\s/@]{1,128}@")
@@ -91,20 +97,17 @@ class IndicatorFinding(Finding):
 
 _CTRL_TABLE = bytes(0x20 if c < 0x20 or c == 0x7F else c for c in range(256))
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "PASS", "Pass", "PWD", "Secret", "SECRET", "Token", "TOKEN")
+_WORD_OR_DOT = _WORD | {0x2E}
 
 
 def mask(text: str) -> str:
     """Replace URL userinfo passwords and `password=...` values with `***`."""
     if "@" in text and "://" in text:
         text = _USERINFO_PW.sub(r"\1***@", text)
-    if any(w in text for w in _SECRET_WORDS):
+    low = text.lower()  # cheap necessary condition first: every secret word is in `low`
+    if ("pass" in low or "pwd" in low or "secret" in low or "token" in low) and any(w in text for w in _SECRET_WORDS):
         text = _KV_PW.sub(r"\1***", text)
     return text
-
-
-def _context(view: View, s: int, e: int) -> str:
-    raw = view.text[max(0, s - _CONTEXT):e + _CONTEXT].translate(_CTRL_TABLE)
-    return mask(raw.decode("utf-8", "replace"))
 
 
 def _left(text: bytes, end: int, table: bytes, limit: int) -> int:
@@ -113,42 +116,77 @@ def _left(text: bytes, end: int, table: bytes, limit: int) -> int:
     return lo + text[lo:end].translate(table).rfind(b" ") + 1
 
 
-def _domains(view: View) -> Iterator[tuple[int, int, str, str]]:
-    text = view.text
-    # Lower-case copy (same length, ASCII only) so the suffix trie is plain literals.
-    for m in _DOMAIN_END.finditer(text.lower()):
-        start = _left(text, m.start(), _HOST_TABLE, 253)
-        if start > 0 and text[start - 1] in _WORD or start == m.start():
-            continue
-        while start < m.start() and text[start] in b".-":
-            start += 1
-        host = text[start:m.end()].decode("ascii").lower()
-        labels = host.split(".")
-        if len(labels) < 2 or any(not l or len(l) > 63 or l[0] == "-" or l[-1] == "-" for l in labels):
-            continue
-        if len(labels) == 2 and labels[1] in _FILE_EXTS:
-            continue
-        if labels[1:] == ["onion"] or registered_domain(host) is None:
-            continue
-        if all(l.isdigit() for l in labels[:-1]):
-            continue
-        yield start, m.end(), "domain", text[start:m.end()].decode("ascii")
+def _host_start(text: bytes, end: int) -> int:
+    """`_left(text, end, _HOST_TABLE, 253)`, looking 64 bytes back first (hosts are short)."""
+    if end > 64:
+        cut = text[end - 64:end].translate(_HOST_TABLE).rfind(b" ")
+        if cut >= 0:
+            return end - 63 + cut
+    return _left(text, end, _HOST_TABLE, 253)
 
 
-def _ipv4(view: View) -> Iterator[tuple[int, int, str, str]]:
-    text = view.text
-    for m in _IPV4_TAIL.finditer(text):
-        start = _left(text, m.start(), _DIGIT_TABLE, 4)
-        first = text[start:m.start()]
-        if not first or b"." in first or (start > 0 and (text[start - 1] in _WORD or text[start - 1] == 0x2E)):
-            continue
-        if int(first) > 255:
-            continue
-        yield start, m.end(), "ipv4", text[start:m.end()].decode("ascii")
+def _domain(key: bytes) -> tuple[int, str] | None:
+    """(leading bytes to skip, value) for the candidate host `key` (ending in a TLD), or None."""
+    pre = key.rfind(b".")
+    i = 0
+    while i < pre and key[i] in b".-":
+        i += 1
+    value = key[i:].decode("ascii")
+    host = value.lower()
+    labels = host.split(".")
+    if len(labels) < 2 or any(not l or len(l) > 63 or l[0] == "-" or l[-1] == "-" for l in labels):
+        return None
+    if len(labels) == 2 and labels[1] in _FILE_EXTS:
+        return None
+    if labels[1:] == ["onion"] or registered_domain(host) is None:
+        return None
+    if all(l.isdigit() for l in labels[:-1]):
+        return None
+    return i, value
 
 
-def _ipv6(view: View) -> Iterator[tuple[int, int, str, str]]:
-    text = view.text
+def _dotted(text: bytes, lower: bytes, seen_domain: set, seen_ipv4: set) -> tuple[list, list]:
+    """New (start, end, value) domains and IPv4 addresses, each list in order of first occurrence.
+
+    Per hit only the left boundary is found in Python (a bounded `translate` + `rfind`); a
+    candidate host repeated in the window is judged once (`cache`), and a value already
+    reported is dropped before any further work.
+    """
+    domains: list[tuple[int, int, str]] = []
+    ipv4: list[tuple[int, int, str]] = []
+    cache: dict[bytes, tuple[int, str] | None] = {}
+    digit_table, word, word_or_dot = _DIGIT_TABLE, _WORD, _WORD_OR_DOT
+    for m in _DOTTED.finditer(lower):
+        ms, me = m.span()
+        if m.lastindex:  # the tail of a dotted quad: find the first octet
+            lo = ms - 4 if ms > 4 else 0
+            start = lo + text[lo:ms].translate(digit_table).rfind(b" ") + 1
+            if start == ms or (start > 0 and text[start - 1] in word_or_dot):
+                continue
+            first = text[start:ms]
+            if b"." in first or int(first) > 255:
+                continue
+            value = text[start:me]
+            if value in seen_ipv4:
+                continue
+            seen_ipv4.add(value)
+            ipv4.append((start, me, value.decode("ascii")))
+        else:
+            start = _host_start(text, ms)
+            if start > 0 and text[start - 1] in word or start == ms:
+                continue
+            key = text[start:me]
+            r = cache.get(key, 0)
+            if r == 0:
+                r = cache[key] = _domain(key)
+            if r is None or r[1] in seen_domain:
+                continue
+            seen_domain.add(r[1])
+            domains.append((start + r[0], me, r[1]))
+    return domains, ipv4
+
+
+def _ipv6(text: bytes) -> Iterator[tuple[int, int, str]]:
     last_end = -1
     for m in _IPV6.finditer(text):
         if m.start() < last_end or (m.start() > 0 and text[m.start() - 1] == 0x3A and m.group() == b"::"):
@@ -168,62 +206,91 @@ def _ipv6(view: View) -> Iterator[tuple[int, int, str, str]]:
         except ValueError:
             continue
         last_end = end
-        yield start, end, "ipv6", cand
+        yield start, end, cand
 
 
-def _urls(view: View) -> Iterator[tuple[int, int, str, str]]:
-    text = view.text
+def _url(text: bytes, ms: int, me: int) -> tuple[int, int, str] | None:
+    """(start, end, masked value) of the URL whose `://` is at text[ms], or None."""
+    # The scheme is the whole run of host characters before `://` (at most 8 looked at), so
+    # it is one set lookup; the byte before it must not be a word character either.
+    lo = _left(text, ms, _HOST_TABLE, 8)
+    if ms - lo > 6 or text[lo:ms].lower() not in _SCHEMES or (lo > 0 and text[lo - 1] in _WORD):
+        return None
+    end = me
+    while end > ms + 3 and text[end - 1] in b".,;:!?)]}'\"":
+        end -= 1
+    if end - ms <= 3:
+        return None
+    return lo, end, mask(text[lo:end].decode("ascii"))
+
+
+def _urls(text: bytes) -> Iterator[tuple[int, int, str]]:
+    # What `_url` decides depends only on the 8 bytes before `://` and the match itself, so a
+    # URL repeated in the window (web logs) is judged once.
+    cache: dict[bytes, tuple[int, int, str] | None] = {}
     for m in _URL.finditer(text):
-        s = _SCHEME.search(text, max(0, m.start() - 6), m.start())
-        if s is None:
+        ms, me = m.span()
+        if ms < 8:
+            r = _url(text, ms, me)
+            if r is not None:
+                yield r
             continue
-        lo = _left(text, m.start(), _HOST_TABLE, 8)
-        if lo != s.start() or (s.start() > 0 and text[s.start() - 1] in _WORD):
-            continue
-        end = m.end()
-        while end > m.start() + 3 and text[end - 1] in b".,;:!?)]}'\"":
-            end -= 1
-        if end - m.start() <= 3:
-            continue
-        yield s.start(), end, "url", mask(text[s.start():end].decode("ascii"))
+        key = text[ms - 8:me]
+        r = cache.get(key, 0)
+        if r == 0:
+            r = _url(text, ms, me)
+            cache[key] = None if r is None else (r[0] - ms, r[1] - ms, r[2])
+            if r is not None:
+                yield r
+        elif r is not None:
+            yield ms + r[0], ms + r[1], r[2]
 
 
-def _onions(view: View) -> Iterator[tuple[int, int, str, str]]:
-    text = view.text
+def _onions(text: bytes) -> Iterator[tuple[int, int, str]]:
     for m in _ONION.finditer(text):
         h = _ONION_HOST.search(text, max(0, m.start() - 56), m.start())
         if h is None:
             h = _ONION_HOST.search(text, max(0, m.start() - 16), m.start())
         if h is None or (h.start() > 0 and text[h.start() - 1] in b"abcdefghijklmnopqrstuvwxyz234567"):
             continue
-        yield h.start(), m.end(), "onion", text[h.start():m.end()].decode("ascii")
+        yield h.start(), m.end(), text[h.start():m.end()].decode("ascii")
 
 
 def extract(data: bytes, source: Source) -> Iterator[IndicatorFinding | LimitReached]:
-    """Distinct indicators in `data` and its UTF-16 runs, at most MAX_PER_WINDOW (then LimitReached)."""
+    """Distinct indicators in `data` and its UTF-16 runs, at most MAX_PER_WINDOW (then LimitReached).
+
+    Order: per view, URLs, onions, domains, IPv4, IPv6, each at its first occurrence.
+    """
     count = 0
-    seen: set[tuple[str, str]] = set()
+    limit = MAX_PER_WINDOW
+    seen: dict[str, set] = {k: set() for k in ("url", "onion", "domain", "ipv4", "ipv6")}
     for view in views(data):
         text = view.text
-        scans = []
-        if b"://" in text:
-            scans.append(_urls)
-        if b".onion" in text or b".ONION" in text:
-            scans.append(_onions)
-        if b"." in text:
-            scans += [_domains, _ipv4]
+        groups: list[tuple[str, Iterable[tuple[int, int, str]]]] = []
+        groups.append(("url", _urls(text)))  # anchored on `://`: finds nothing fast
+        lower = text.lower() if b"." in text else None
+        if lower is not None and b".onion" in lower:
+            groups.append(("onion", _onions(text)))
+        if lower is not None:
+            domains, ipv4 = _dotted(text, lower, seen["domain"], seen["ipv4"])
+            groups += [("domain", domains), ("ipv4", ipv4)]
         if b":" in text:
-            scans.append(_ipv6)
-        for scan in scans:
-            for s, e, kind, value in scan(view):
-                if (kind, value) in seen:
-                    continue
-                seen.add((kind, value))
-                if count >= MAX_PER_WINDOW:
-                    yield LimitReached(view.offset(s), "indicators per window", MAX_PER_WINDOW)
+            groups.append(("ipv6", _ipv6(text)))
+        base, step = view.base, view.step
+        for kind, found in groups:
+            known = seen[kind]
+            dotted = kind == "domain" or kind == "ipv4"  # already new values only
+            for s, e, value in found:
+                if not dotted:
+                    if value in known:
+                        continue
+                    known.add(value)
+                if count >= limit:
+                    yield LimitReached(base + step * s, "indicators per window", limit)
                     return
                 count += 1
-                yield IndicatorFinding(view.offset(s), kind, value, _context(view, s, e))
+                context = text[s - _CONTEXT if s > _CONTEXT else 0:e + _CONTEXT].translate(_CTRL_TABLE)
+                yield IndicatorFinding(base + step * s, kind, value, mask(context.decode("utf-8", "replace")))
 
 
 EXTRACTOR = Extractor(

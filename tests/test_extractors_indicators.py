@@ -32,3 +32,23 @@ def test_cap_yields_limit_reached():
     finally:
         indicators.MAX_PER_WINDOW = old
     assert len(r) == 11 and r[-1].limit == "indicators per window"
+
+
+def test_mixed_case_onion_suffix_found_alone():
+    # 1.1.0: the onion scan is gated on the lower-cased window, so `.Onion` alone is enough.
+    assert ("onion", "abcdefghijklmnop.Onion") in kinds(b"see abcdefghijklmnop.Onion now")
+
+
+def test_first_occurrence_and_boundaries_in_one_dot_pass():
+    data = (b"a 10.0.0.1 b x10.0.0.1 1234.1.2.3 0010.1.2.3 10.0.0.1 www.example.com.\n"
+            b"10.0.0.2.example.com mail.example.com-x https://www.example.org/a http://www.example.org/a")
+    found = list(extract(data, S))
+    r = [(f.kind, f.value, f.offset) for f in found]
+    assert ("ipv4", "10.0.0.1", 2) in r and ("ipv4", "0010.1.2.3", data.index(b"0010")) in r
+    assert sum(v == "10.0.0.1" for _, v, _ in r) == 1
+    assert not any(v in ("1234.1.2.3", "234.1.2.3") for _, v, _ in r)
+    assert ("domain", "www.example.com", data.index(b"www.example.com")) in r
+    urls = [(v, o) for k, v, o in r if k == "url"]
+    assert urls == [("https://www.example.org/a", data.index(b"https")), ("http://www.example.org/a", data.index(b"http://"))]
+    for f in found:
+        assert data[f.offset:].startswith(f.value.encode())
