@@ -36,16 +36,25 @@ _LOCAL_TABLE = bytes(c if c in _LOCAL_CHARS else 0x20 for c in range(256))
 _MAX_LOCAL = 64
 _LABEL = rb"[A-Za-z0-9\x80-\xff](?:[A-Za-z0-9\x80-\xff\-]{0,61}[A-Za-z0-9\x80-\xff])?"
 # `@`, labels, a dot, the last label; not followed by more host characters.
-_AT_DOMAIN = re.compile(
-    rb"@((?:" + _LABEL + rb"\.){1,20}[A-Za-z\x80-\xff][A-Za-z0-9\x80-\xff\-]{0,62})(?![A-Za-z0-9_@\x80-\xff\-]|\.[A-Za-z0-9])"
+_DOMAIN_AFTER_AT = (
+    rb"((?:" + _LABEL + rb"\.){1,20}[A-Za-z\x80-\xff][A-Za-z0-9\x80-\xff\-]{0,62})(?![A-Za-z0-9_@\x80-\xff\-]|\.[A-Za-z0-9])"
 )
+_AT_DOMAIN = re.compile(rb"@" + _DOMAIN_AFTER_AT)
 _ASCII_DOMAIN = re.compile(
     rb"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,20}[A-Za-z][A-Za-z0-9\-]{0,62}(?![A-Za-z0-9_@\-]|\.[A-Za-z0-9])"
 )
 # Two scans, each beginning with a literal so `re` skips to it in C.
 # A hit needs a dot in the domain, so `a@a@a@...` in UTF-16 costs no Python work.
-_UTF16_AT_LE = re.compile(rb"@\x00(?:[A-Za-z0-9\-]\x00){1,63}\.\x00[A-Za-z]\x00")
-_UTF16_AT_BE = re.compile(rb"\x00@(?:\x00[A-Za-z0-9\-]){1,63}\x00\.\x00[A-Za-z]")
+_UTF16_AT_LE = rb"\x00(?:[A-Za-z0-9\-]\x00){1,63}\.\x00[A-Za-z]\x00"  # after `@`, little-endian
+_UTF16_AT_BE = rb"(?:\x00[A-Za-z0-9\-]){1,63}\x00\.\x00[A-Za-z]"  # after `\x00@`, big-endian
+# Both in one pass over the `@` bytes: group 1 says LE matches at the `@`, group 2 or 3 that
+# BE matches at the NUL before it (both can hold for the same `@`).
+_UTF16_AT = (
+    rb"(?=(" + _UTF16_AT_LE + rb"))(?:(?<=\x00@)(?=(" + _UTF16_AT_BE + rb")))?|(?<=\x00@)(?=(" + _UTF16_AT_BE + rb"))"
+)
+# The window's one pass over `@`: an ASCII/UTF-8 domain (group 1) or, where a NUL follows or
+# precedes the `@` (never both kinds at one `@`), the UTF-16 hits of groups 2-4.
+_AT_ANY = re.compile(rb"@(?:" + _DOMAIN_AFTER_AT + rb"|" + _UTF16_AT + rb")")
 _UTF16_SPAN = 2 * (_MAX_LOCAL + 1)
 _UTF16_TAIL = 2 * 256
 
@@ -155,23 +164,35 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
     """Every valid address in `data`; see the module docstring for the rules."""
     if b"@" not in data:
         return
-    for idx, raw, is_ascii in _scan(data):
+    utf16_hits: set[int] = set()
+    for m in _AT_ANY.finditer(data):
+        if m.group(1) is None:  # UTF-16: LE at the `@`, BE at the NUL before it
+            at = m.start()
+            if m.group(2) is not None:
+                utf16_hits.add(at)
+            if m.group(3) is not None or m.group(4) is not None:
+                utf16_hits.add(at - 1)
+            continue
+        c = _candidate(data, m)
+        if c is None:
+            continue
+        idx, raw, is_ascii = c
         norm = normalise(raw)
         if norm is not None:
             yield EmailFinding(idx, norm[0], raw, norm[1], "ascii" if is_ascii else "utf-8")
-    if b"@\x00" in data or b"\x00@" in data:
-        yield from _extract_utf16(data)
+    if utf16_hits:
+        yield from _extract_utf16(data, sorted(utf16_hits))
 
 
-def _extract_utf16(data: bytes) -> Iterator[EmailFinding]:
-    """Addresses in UTF-16: find `@` code units followed by a dotted domain (C scans), merge
-    nearby hits into regions, and scan the narrowed UTF-16 runs of each region.
+def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
+    """Addresses in UTF-16: `hits` are the `@` code units followed by a dotted domain (found by
+    `extract`'s scan); nearby hits are merged into regions, and the narrowed UTF-16 runs of each
+    region are scanned.
 
     ASCII text in UTF-16LE and UTF-16BE is the same byte sequence shifted by one; a run is
     read as BE only when the byte before it is NUL and the one before that is not (see
     `extractors._text.utf16_runs`), so LE (Windows) wins when the context cannot tell.
     """
-    hits = sorted({m.start() for m in _UTF16_AT_LE.finditer(data)} | {m.start() for m in _UTF16_AT_BE.finditer(data)})
     regions: list[list[int]] = []
     for at in hits:
         lo, hi = max(0, at - _UTF16_SPAN), min(len(data), at + _UTF16_TAIL)
