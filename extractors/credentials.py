@@ -35,9 +35,13 @@ MIN_RUN = 3
 LONG_RUN = 10
 
 # A line: user (no blanks, no separators, no quotes/brackets), separator, rest of line.
-_COMBO = re.compile(
-    rb"\n([!#-'*+\-./0-9?-Z\\^-z~\x80-\xff]{1,128})([:;|])(?![ \t])([\t\x20-\x7e\x80-\xff]{0,256})\r?(?=\n|\Z)"
-)
+# Possessive runs (`{m,n}+`): neither character class holds what may follow it (a separator,
+# CR/LF), so backtracking into them could never succeed; not trying keeps `re` fast on lines
+# that are not combos. `_COMBO` is anchored on the newline byte; `_COMBO_FIRST` is the same
+# line shape at the start of the view.
+_COMBO_LINE = rb"([!#-'*+\-./0-9?-Z\\^-z~\x80-\xff]{1,128}+)([:;|])(?![ \t])([\t\x20-\x7e\x80-\xff]{0,256}+)\r?(?=\n|\Z)"
+_COMBO = re.compile(rb"\n" + _COMBO_LINE)
+_COMBO_FIRST = re.compile(_COMBO_LINE)
 _PORT = re.compile(r"\d{1,5}")
 _HOSTLIKE = re.compile(r"(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z0-9-]{1,63}|localhost|\[?[0-9A-Fa-f:]+\]?")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[A-Za-z]{2,63}")
@@ -49,7 +53,7 @@ _SCHEMES = frozenset(
     "mailto data javascript urn tel sip sips news about magnet xmpp skype callto sms geo cid mid".split()
 )
 _URL_CRED = re.compile(
-    rb"://([^\s:/@\"'<>\\]{1,128}):([^\s/@\"'<>\\]{1,128})@((?:[A-Za-z0-9\-]{1,63}\.)*[A-Za-z0-9\-]{1,63})(?::(\d{1,5}))?"
+    rb"://([^\s:/@\"'<>\\]{1,128}+):([^\s/@\"'<>\\]{1,128}+)@((?:[A-Za-z0-9\-]{1,63}\.)*[A-Za-z0-9\-]{1,63})(?::(\d{1,5}))?"
 )
 _SCHEME_BEFORE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]{0,15}\Z")
 _CSV_USER = ("username", "user", "login", "email", "e-mail", "mail", "user name", "account", "userid", "user_id")
@@ -99,30 +103,50 @@ def _classify(user: str, sep: str, rest: str) -> tuple[str, str, str, str | None
     return kind, user, rest, None, None
 
 
-def _combos(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
-    text = b"\n" + view.text
-    found: list[tuple[int, CredentialFinding]] = []  # (line index in view, finding)
-    for m in _COMBO.finditer(text):
+def _few_newlines(data: bytes, start: int, end: int, most: int = 2) -> bool:
+    """True when data[start:end] holds at most `most` newlines (stops looking after that)."""
+    pos = start
+    for _ in range(most + 1):
+        pos = data.find(b"\n", pos, end)
+        if pos < 0:
+            return True
+        pos += 1
+    return False
+
+
+def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialFinding]:
+    """Combo-shaped lines that belong to a combo list (see the module docstring).
+
+    Runs are told by the newlines between consecutive candidates (at most 2 apart, counted in
+    `data`), so line numbers are only counted for lines that are reported.
+    """
+    text = view.text
+    first = _COMBO_FIRST.match(text)
+    matches = ([(0, first)] if first is not None else []) + [(m.start() + 1, m) for m in _COMBO.finditer(text)]
+    runs: list[list[tuple[int, tuple]]] = []  # runs of (data offset, classification)
+    prev = -1
+    for line_start, m in matches:
         user, sep, rest = m.group(1, 2, 3)
         c = _classify(_dec(user), chr(sep[0]), _dec(rest))
         if c is None:
             continue
-        off = view.offset(m.start())  # m.start() is the '\n' we prepended: index-1 in text
-        line_no = lines.line_at(off)
-        found.append((line_no, CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], line_no)))
-    if not found:
-        return
-    total_lines = max(1, view.text.count(b"\n") + (0 if view.text.endswith(b"\n") else 1))
-    run: list[CredentialFinding] = []
-    prev = -10
-    for idx, f in found + [(-100, None)]:  # sentinel flushes the last run
-        if f is not None and idx - prev <= 2:
-            run.append(f)
+        off = view.offset(line_start)
+        if prev >= 0 and _few_newlines(data, prev, off):
+            runs[-1].append((off, c))
         else:
-            if len(run) >= MIN_RUN and (len(run) >= LONG_RUN or 2 * len(run) >= total_lines):
-                yield from run
-            run = [f] if f is not None else []
-        prev = idx
+            runs.append([(off, c)])
+        prev = off
+    total_lines = None
+    for run in runs:
+        if len(run) < MIN_RUN:
+            continue
+        if len(run) < LONG_RUN:
+            if total_lines is None:
+                total_lines = max(1, text.count(b"\n") + (0 if text.endswith(b"\n") else 1))
+            if 2 * len(run) < total_lines:
+                continue
+        for off, c in run:
+            yield CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))
 
 
 def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
@@ -188,9 +212,8 @@ def extract(data: bytes, source: Source) -> Iterator[CredentialFinding]:
                 csv_done = bool(rows)
                 yield from rows
         if not csv_done:
-            yield from _combos(view, lines)
-        if b"://" in view.text:
-            yield from _url_creds(view, lines)
+            yield from _combos(view, data, lines)
+        yield from _url_creds(view, lines)  # anchored on `://`: finds nothing fast
 
 
 EXTRACTOR = Extractor(

@@ -81,7 +81,7 @@ _DOTTED = re.compile(
 _IPV6 = re.compile(rb"::(?!:)|:(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}")
 _URL = re.compile(rb"://[^\s\"'<>`\\{}|^\x00-\x1f\x7f-\xff]{1,2048}")
 _SCHEMES = frozenset(b"http https ftp ftps sftp ws wss hxxp hxxps socks4 socks5 tcp smb irc".split())
-_ONION = re.compile(rb"\.onion(?![A-Za-z0-9\-])", re.IGNORECASE)
+_ONION = re.compile(rb"\.(?i:onion)(?![A-Za-z0-9\-])")  # literal-led: scanned for in C
 _ONION_HOST = re.compile(rb"(?:[a-z2-7]{56}|[a-z2-7]{16})\Z")
 _USERINFO_PW = re.compile(r"(://[^\s:/@]{1,128}:)[^\s/@]{1,128}@")
 _KV_PW = re.compile(r"(?i)((?:pass(?:word|wd)?|pwd|secret|token)\s*[=:]\s*)\S+")
@@ -268,9 +268,8 @@ def extract(data: bytes, source: Source) -> Iterator[IndicatorFinding | LimitRea
         text = view.text
         groups: list[tuple[str, Iterable[tuple[int, int, str]]]] = []
         groups.append(("url", _urls(text)))  # anchored on `://`: finds nothing fast
+        groups.append(("onion", _onions(text)))  # literal-led too
         lower = text.lower() if b"." in text else None
-        if lower is not None and b".onion" in lower:
-            groups.append(("onion", _onions(text)))
         if lower is not None:
             domains, ipv4 = _dotted(text, lower, seen["domain"], seen["ipv4"])
             groups += [("domain", domains), ("ipv4", ipv4)]

@@ -29,7 +29,7 @@ from extractors._text import LineCounter, View, views
 from extractors.base import Extractor, Finding, Source
 
 NAME = "tor"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 MIN_KEYWORDS = 3
 CONTENT_SNIFF_MAX = 1 << 20
 
@@ -61,7 +61,8 @@ _SECRET_FILES = frozenset(
     "ed25519_master_id_secret_key ed25519_signing_secret_key secret_onion_key.old "
     "secret_onion_key_ntor.old".split()
 )
-_ONION = re.compile(rb"\.onion(?![A-Za-z0-9\-])", re.IGNORECASE)
+# `.` first and case-insensitive only after it: a pattern led by a literal is scanned for in C.
+_ONION = re.compile(rb"\.(?i:onion)(?![A-Za-z0-9\-])")
 _ONION_HOST = re.compile(rb"(?:[A-Za-z2-7]{56}|[A-Za-z2-7]{16})\Z")
 _B32 = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 _LINE_KW = re.compile(rb"(?m)^[ \t]*#?[ \t]*([A-Za-z][A-Za-z0-9]{2,40})[ \t]")
@@ -234,8 +235,9 @@ def extract(data: bytes, source: Source) -> Iterator[TorFinding]:
     for view in views(data):
         if torrc:
             yield from _torrc(view, lines, sample)
-        if b".onion" in view.text or b".ONION" in view.text:
-            yield from _onions(view, lines, hs_dir if name == "hostname" else None, onion_name)
+        # 1.1.0: scanned in every view (was: only when `.onion` or `.ONION` occurs), so a
+        # mixed-case `.Onion` no longer depends on what else the window holds.
+        yield from _onions(view, lines, hs_dir if name == "hostname" else None, onion_name)
 
 
 EXTRACTOR = Extractor(

@@ -85,3 +85,13 @@ def test_torrc_examples_has_no_combo():
     if not p.exists():
         pytest.skip("corpus /work/shared/corpus not present")
     assert creds(p.read_bytes()) == []
+
+
+def test_combo_runs_told_by_newline_gaps():
+    # Runs allow one non-combo line between combo lines; a gap of two breaks the run.
+    data = b"a:1\nb:2\n\nc:3\nq:4\n\n\nd:4\n"
+    r = creds(data)
+    assert [(c.username, c.line_no, data[c.offset:c.offset + 1]) for c in r] == [
+        ("a", 1, b"a"), ("b", 2, b"b"), ("c", 4, b"c"), ("q", 5, b"q")]
+    first_line = b"x:1\ny:2\nz:3\n"
+    assert [c.offset for c in creds(first_line)] == [0, 4, 8]

@@ -92,3 +92,10 @@ def test_conf_examples():
     assert [(f.name, f.value) for f in r if f.active] == [("SocksPort", "80"), ("ContactInfo", "tor_tellini@example.com")]
     r = _corpus("whonix/65_gateway.conf")
     assert ("ControlPort", "9052") in [(f.name, f.value) for f in r if f.active]
+
+
+def test_mixed_case_onion_suffix_found_alone():
+    # 1.1.0: every view is scanned for onions, not only windows that hold `.onion`/`.ONION`.
+    host = V3.removesuffix(".onion") + ".Onion"
+    r = [f for f in run(f"see {host} now".encode(), "/home/u/notes.txt") if f.kind == "onion"]
+    assert [(f.value, f.valid, f.offset) for f in r] == [(host, True, 4)]
