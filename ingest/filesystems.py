@@ -86,7 +86,7 @@ class FileRecord:
 
 @dataclass(frozen=True, slots=True)
 class WalkProblem:
-    volume: str
+    volume: str | None
     path: str | None
     inode: int | None
     stage: str
@@ -177,7 +177,10 @@ def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Wa
                 entry = _with_meta(fs, entry)
             for item in _records(entry, volume, fs_type, block_size, path, path_raw, valid):
                 yield item
-            if _descend(entry, ancestors, len(ancestors)):
+            descend, problem = _descend(entry, ancestors)
+            if problem:
+                yield WalkProblem(volume.id, path, int(entry.info.meta.addr), "directory", problem)
+            if descend:
                 subdirs.append((int(entry.info.meta.addr), path, path_raw, ancestors | {int(entry.info.meta.addr)}))
         stack.extend(reversed(subdirs))
 
@@ -210,19 +213,24 @@ class _Info:
     meta: object
 
 
-def _descend(entry, ancestors: frozenset[int], depth: int) -> bool:
+def _descend(entry, ancestors: frozenset[int]) -> tuple[bool, str | None]:
+    """Whether to walk into this entry, and the problem to record when a directory is refused."""
     meta = entry.info.meta
     if meta is None or int(meta.type) not in (
         int(pytsk3.TSK_FS_META_TYPE_DIR),
         int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR),
     ):
-        return False
-    if int(meta.addr) in ancestors or depth >= MAX_DEPTH:
-        return False
+        return False, None
+    if int(meta.addr) in ancestors:
+        if int(entry.info.name.flags) & _NAME_UNALLOC:  # a stale deleted name: nothing is lost
+            return False, None
+        return False, f"directory loop: inode {int(meta.addr)} is one of its own ancestors; not walked again"
+    if len(ancestors) >= MAX_DEPTH:
+        return False, f"directories nested deeper than {MAX_DEPTH} levels; not walked further"
     # A deleted name whose inode now belongs to a live directory would repeat that subtree.
     if int(entry.info.name.flags) & _NAME_UNALLOC and int(meta.flags) & _META_ALLOC:
-        return False
-    return True
+        return False, None
+    return True, None
 
 
 def _records(entry, volume: VolumeSpec, fs_type: str, block_size: int, path: str, path_raw: bytes,

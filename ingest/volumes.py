@@ -65,30 +65,41 @@ def read_volume(reader: ImageReader, volume: VolumeSpec, offset: int, length: in
 
 
 class VolumeImage(pytsk3.Img_Info):
-    """A volume presented to TSK as an image of its own, read through our read-only reader."""
+    """A volume presented to TSK as an image of its own, read through our read-only reader.
 
-    def __init__(self, reader: ImageReader, volume: VolumeSpec) -> None:
+    A read that the image cannot satisfy comes back short, so TSK reports it and the file
+    becomes an `errors` row: bytes past the end of a truncated image are never invented.
+    Only for finding a partition table may the image pretend to be larger (`pretend_size`),
+    because TSK refuses a whole table when one entry runs past the end of the disk.
+    """
+
+    def __init__(self, reader: ImageReader, volume: VolumeSpec, pretend_size: int | None = None) -> None:
         self._reader = reader
         self._volume = volume
+        self._pretend = pretend_size
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
     def read(self, offset: int, size: int) -> bytes:  # called by TSK
         data = read_volume(self._reader, self._volume, offset, size)
-        if len(data) < size:  # past the end or unreadable: TSK expects full buffers
+        if self._pretend and len(data) < size:
             data = data + bytes(size - len(data))
         return data
 
     def get_size(self) -> int:  # called by TSK
-        return self._volume.length
+        return self._pretend or self._volume.length
 
     def close(self) -> None:  # the reader belongs to the caller
         pass
+
+
+PRETEND_DISK_SIZE = 1 << 50
 
 
 @dataclass(frozen=True, slots=True)
 class VolumeLayout:
     volume_system: str  # "gpt", "mbr", "none", ...
     slots: tuple[VolumeSpec, ...]  # every slot TSK reports, including meta and unallocated
+    problems: tuple[tuple[str | None, str], ...] = ()  # (volume id, what is wrong with the table)
 
 
 _VS_NAMES = {
@@ -103,10 +114,15 @@ _VS_NAMES = {
 def discover_volumes(reader: ImageReader) -> VolumeLayout:
     """The image's partition table as TSK reads it; no table means one whole-image volume."""
     whole = whole_image_volume(reader.size)
+    problems: list[tuple[str | None, str]] = []
     try:
         vs = pytsk3.Volume_Info(VolumeImage(reader, whole))
     except OSError:
-        return VolumeLayout("none", (whole,))
+        try:  # a table whose entries run past the end of a truncated disk: read what is there
+            vs = pytsk3.Volume_Info(VolumeImage(reader, whole, pretend_size=PRETEND_DISK_SIZE))
+        except OSError:
+            return VolumeLayout("none", (whole,))
+        problems.append((None, "the partition table describes space past the end of the image (truncated image?)"))
     vs_name = _VS_NAMES.get(int(vs.info.vstype), str(vs.info.vstype).removeprefix("TSK_VS_TYPE_").lower())
     block = vs.info.block_size
     slots = []
@@ -122,11 +138,18 @@ def discover_volumes(reader: ImageReader) -> VolumeLayout:
         else:
             kind = "unallocated"
         desc = part.desc.decode("utf-8", "replace") if isinstance(part.desc, bytes) else str(part.desc)
-        length = max(0, min(length, reader.size - start))
-        slots.append(
-            VolumeSpec(f"{vs_name}:{part.addr}", (Extent(0, start, length),), length, desc, allocated, kind)
-        )
-    return VolumeLayout(vs_name, tuple(slots))
+        vid = f"{vs_name}:{part.addr}"
+        if start >= reader.size:
+            if kind == "partition":
+                problems.append((vid, f"{vid} ({desc}) starts at byte {start}, past the end of the image ({reader.size})"))
+            continue
+        if start + length > reader.size:
+            if kind == "partition":
+                problems.append((vid, f"{vid} ({desc}) runs {start + length - reader.size} bytes past the end of "
+                                      "the image; only the bytes present are read"))
+            length = reader.size - start
+        slots.append(VolumeSpec(vid, (Extent(0, start, length),), length, desc, allocated, kind))
+    return VolumeLayout(vs_name, tuple(slots), tuple(problems))
 
 
 def nested(volume: VolumeSpec, layer: str, extents: tuple[Extent, ...], length: int, kind: str) -> VolumeSpec:

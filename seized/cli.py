@@ -210,4 +210,5 @@ def verify(case, no_images, debug) -> None:
 
 
 def main() -> None:
+    os.umask(0o077)  # every folder and file of a case is the examiner's alone (workers inherit it)
     cli(prog_name="seized")

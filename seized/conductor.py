@@ -100,7 +100,8 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             raise ImageError(f"media too small to hold a disk ({size} bytes)")
         layout = discover_volumes(reader)
         records: list[FileRecord] = []
-        problems: list[WalkProblem] = []
+        problems: list[WalkProblem] = [WalkProblem(vid, None, None, "volumes", text)
+                                         for vid, text in layout.problems]
         volume_rows: list[dict] = []
         walked: list[VolumeSpec] = []
         nested_volumes: list[VolumeSpec] = []  # LVM logical volumes, RAID1 data areas (ingest.layers)
@@ -137,7 +138,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 (problems if isinstance(item, WalkProblem) else records).append(item)
         if layout.volume_system == "none" and not walked:
             raise ImageError("no partition table or file system recognised (not a disk image, or damaged)")
-        layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes))
+        layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes), layout.problems)
         tasks = []
         for index, rec in enumerate(records):
             if rec.content is not None:
@@ -368,6 +369,9 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
     accounting = {}
     for plan in plans:
         h = journal.load(plan.hash_unit.id).stats
+        if "sha256" not in h:  # the hash pass itself failed: the image cannot be cited
+            duplicates.append(Failure(plan.spec.path, "the image could not be read to hash it; not reported"))
+            continue
         evidence_id = evidence_id_for(h["sha256"])
         if evidence_id in accounting:  # the same media given twice: its tables once
             duplicates.append(Failure(plan.spec.path, f"same media as {first_path[evidence_id]}; reported once"))

@@ -7,6 +7,7 @@ handed to the extractors and YARA from the same buffer.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ from ingest.filesystems import read_stream, open_tsk
 from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
 from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
-from ingest.volumes import VolumeSpec
+from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
 from seized.scanning import NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window, windows
 
@@ -26,7 +27,7 @@ READ_BLOCK = 16 * 1024 * 1024
 YARA_TIMEOUT_S = 120
 YARA_CAP_PER_RULE = 1000
 
-_images: dict[ImageSpec, ImageReader] = {}
+_images: dict[tuple, ImageReader] = {}
 _filesystems: dict[tuple[ImageSpec, str, str], object] = {}
 
 
@@ -44,19 +45,31 @@ class UnitResult:
     stats: dict = field(default_factory=dict)
 
 
+def _image_identity(spec: ImageSpec) -> tuple:
+    """The image as it is now on disk: a long-lived worker must not keep reading a replaced file."""
+    st = os.stat(spec.segments[0])
+    return (spec, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _reader(spec: ImageSpec) -> ImageReader:
-    reader = _images.get(spec)
+    key = _image_identity(spec)
+    reader = _images.get(key)
     if reader is None:
-        reader = _images[spec] = open_image(spec)
+        for stale in [k for k in _images if k[0] == spec]:
+            _images.pop(stale).close()
+            for fs_key in [k for k in _filesystems if k[0] == stale]:
+                del _filesystems[fs_key]
+        reader = _images[key] = open_image(spec)
     return reader
 
 
 def _filesystem(spec: ImageSpec, volume: VolumeSpec, fs_kind: str = "tsk"):
-    key = (spec, volume.id, fs_kind)
+    reader = _reader(spec)
+    key = (_image_identity(spec), volume.id, fs_kind)
     fs = _filesystems.get(key)
     if fs is None:
         opener = open_xfs if fs_kind == "xfs" else open_tsk  # XFS: libfsxfs (ingest.xfs), TSK reads none
-        fs = _filesystems[key] = opener(_reader(spec), volume)
+        fs = _filesystems[key] = opener(reader, volume)
     return fs
 
 
@@ -121,6 +134,8 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
     addresses: list[str] = []
     result = {"index": task.index, "md5": None, "sha1": None, "sha256": None, "status": "scanned", "skip_reason": None}
 
+    if ref.size > task.volume.length:
+        return _scan_oversized(image, task, ctx, rules, rows, stats, result)
     stats_read = [0]
 
     def hashed_blocks():
@@ -151,6 +166,34 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
     _harvest(ctx, addresses, rows)
     if keep_for_containers:
         _scan_members(b"".join(keep_for_containers), ctx, rules, rows, 0, containers.Budget())
+    return result
+
+
+def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules, rows: Rows, stats: dict,
+                    result: dict) -> dict:
+    """A stream claiming more bytes than its volume holds (damage, or a planted trap).
+
+    Reading it through TSK would hash a terabyte of zeros; instead its mapped blocks are
+    scanned where they lie, it is not hashed, and the row says why.
+    """
+    reader = _reader(image)
+    mapped = 0
+    addresses: list[str] = []
+    for file_off, vol_off, length in task.ref.runs:
+        length = max(0, min(length, task.volume.length - vol_off))
+        if not length:
+            continue
+        blocks = (read_volume(reader, task.volume, vol_off + pos, min(READ_BLOCK, length - pos))
+                  for pos in range(0, length, READ_BLOCK))
+        for w in windows(blocks):
+            mapped += w.own_end - w.own_start
+            shifted = Window(w.data, w.data_start + file_off, w.own_start + file_off, w.own_end + file_off,
+                             False, 0)
+            _scan_window(shifted, ctx, rules, rows, addresses)
+    stats["bytes_read"] += mapped
+    rows.error(ctx, "read", f"claims {task.ref.size} bytes, more than its volume holds ({task.volume.length}): "
+                            f"not hashed; its {mapped} mapped bytes were scanned")
+    result["status"] = "error"
     return result
 
 

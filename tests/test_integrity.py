@@ -132,9 +132,6 @@ def test_case_directory_is_private(evidence, work: Path) -> None:
     assert loose == [], f"files not 0600: {loose}"
 
 
-@pytest.mark.xfail(strict=True, reason="seized/conductor.py / seized/journal.py / seized/tables.py create "
-                   "CASE/tables and CASE/.journal with mkdir(parents=True), whose parents get the umask default "
-                   "(0755), not 0700")
 def test_every_folder_in_the_case_is_0700(evidence, work: Path) -> None:
     case = work / "case-secrets"
     if not case.is_dir():

@@ -107,8 +107,6 @@ def test_directory_loop_terminates_and_keeps_every_file(base: Path, rules: Path,
     assert not any(p.startswith("/a/b/c/loop/") for p in paths), "the loop was descended into"
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/filesystems.py _descend silently skips a directory entry that "
-                   "points at an ancestor; the loop (file-system damage) is not recorded in `errors`")
 def test_directory_loop_is_recorded(base: Path, rules: Path, work: Path) -> None:
     image = hostile.directory_loop(base, work / "loop2" / "loop.raw", "/a/b/c")
     case = work / "case-loop2"
@@ -169,9 +167,6 @@ def test_truncated_image_files_inside_still_hashed(big: Path, rules: Path, work:
     assert any(e["path"] == "/small.txt" for e in _rows(case, "errors"))  # its block is past the cut
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/volumes.py VolumeImage.read pads reads past the image end with "
-                   "zeros, so a file crossing the end of a truncated image is 'scanned' with the SHA-256 of "
-                   "zero-padded content and no errors row")
 def test_truncated_image_file_crossing_the_end_is_not_silently_zero_filled(big: Path, rules: Path,
                                                                            work: Path) -> None:
     image = hostile.truncated(big, work / "trunc2" / "half.raw", 4 * imaging.MIB)
@@ -183,8 +178,6 @@ def test_truncated_image_file_crossing_the_end_is_not_silently_zero_filled(big: 
     assert any(e["path"] == "/big.bin" for e in _rows(case, "errors"))
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/volumes.py discover_volumes clips a partition that runs past the "
-                   "image end to the bytes present without recording it in `errors`")
 def test_mbr_partition_running_past_the_end_is_recorded(base: Path, rules: Path, work: Path) -> None:
     disk = hostile.mbr_disk(work / "mbrpast" / "disk.raw", [(2048, 16384, "83"), (18432, 100000, "83")],
                             [(2048, base), (18432, base)], 20 * imaging.MIB)
@@ -194,8 +187,6 @@ def test_mbr_partition_running_past_the_end_is_recorded(base: Path, rules: Path,
     assert any(e["volume"] == "mbr:3" for e in _rows(case, "errors")), "clipped partition not recorded"
 
 
-@pytest.mark.xfail(strict=True, reason="TSK refuses the whole MBR when one entry starts past the image end "
-                   "(ingest/volumes.py falls back to 'none'), so the readable partition is lost and the image fails")
 def test_mbr_partition_starting_past_the_end_keeps_the_others(base: Path, rules: Path, work: Path) -> None:
     disk = hostile.mbr_disk(work / "mbrbeyond" / "disk.raw", [(2048, 16384, "83"), (100000, 100000, "83")],
                             [(2048, base)], 20 * imaging.MIB)
@@ -207,9 +198,6 @@ def test_mbr_partition_starting_past_the_end_keeps_the_others(base: Path, rules:
 HUGE_TIME_BOUND = 15
 
 
-@pytest.mark.xfail(strict=True, reason="a file whose inode claims 1 TiB on an 8 MiB volume is read to its claimed "
-                   "size through TSK (zeros past the mapped blocks): the scan does not finish in bounded time "
-                   "(seized/worker.py _scan_file / ingest/filesystems.py read_stream)")
 def test_inode_claiming_a_terabyte_is_bounded(base: Path, rules: Path, work: Path) -> None:
     image = hostile.claim_size(base, work / "huge" / "huge.raw", "/victim.txt", 1 << 40)
     case = work / "case-huge"
