@@ -21,7 +21,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from ingest.filesystems import FileRecord, WalkProblem, open_tsk, walk_tsk
+from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
 from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units
@@ -128,8 +128,6 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 if stack.status != "no file system":
                     walked.append(slot)
                 continue
-            from ingest.filesystems import fs_type_name
-
             row["fs_type"] = fs_type_name(fs)
             row["layers"] = f"{slot.id} > {row['fs_type']}"
             row["status"] = "walked"
@@ -140,9 +138,10 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             raise ImageError("no partition table or file system recognised (not a disk image, or damaged)")
         layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes), layout.problems)
         tasks = []
+        slots = {s.id: s for s in layout.slots}
         for index, rec in enumerate(records):
             if rec.content is not None:
-                slot = next(s for s in layout.slots if s.id == rec.volume)
+                slot = slots[rec.volume]
                 tasks.append(FileTask(index, slot, fs_kinds.get(rec.volume, "tsk"), rec.content, rec.path, rec.name,
                                       rec.stream))
         units = plan_file_units(spec, tasks)
@@ -328,6 +327,7 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
 
 def _file_rows(plan: EvidencePlan, results: dict[int, dict]) -> list[dict]:
     rows = []
+    slots = {s.id: s for s in plan.layout.slots}
     for index, rec in enumerate(plan.records):
         res = results.get(index)
         if rec.content is None:
@@ -341,8 +341,7 @@ def _file_rows(plan: EvidencePlan, results: dict[int, dict]) -> list[dict]:
             status, reason = res["status"], res["skip_reason"]
         first = None
         if rec.content is not None and rec.content.runs and rec.content.runs[0][0] == 0:
-            slot = next(s for s in plan.layout.slots if s.id == rec.volume)
-            first = slot.image_offset(rec.content.runs[0][1])
+            first = slots[rec.volume].image_offset(rec.content.runs[0][1])
         rows.append(dict(
             volume=rec.volume, volume_offset=rec.volume_offset, fs_type=rec.fs_type, inode=rec.inode,
             stream=rec.stream, path=rec.path, path_raw=rec.path_raw, name=rec.name, size=rec.size,
