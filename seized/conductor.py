@@ -187,14 +187,17 @@ def _unowned_regions(owned: list[tuple[int, int]], layout: VolumeLayout, size: i
         pos = max(pos, start + length)
     if pos < size:
         gaps.append((pos, size))
-    vols = sorted((s.start, s.start + s.length, s.id) for s in layout.slots
-                  if s.kind in ("partition", "whole") and s.length)
-    cuts = sorted({b for s, e, _ in vols for b in (s, e)})
+    # every image extent of every volume, innermost layer (LVM LV, RAID data area) first
+    pieces = sorted(
+        ((-s.id.count(">"), ext.image_offset, ext.image_offset + ext.length, s.id)
+         for s in layout.slots if s.kind not in ("meta", "unallocated") for ext in s.extents if ext.length),
+    )
+    cuts = sorted({b for _, lo, hi, _ in pieces for b in (lo, hi)})
     out = []
     for start, end in gaps:
         points = [start] + [c for c in cuts if start < c < end] + [end]
         for lo, hi in zip(points, points[1:]):
-            label = next((vid for s, e, vid in vols if s <= lo < e), "outside volumes")
+            label = next((vid for _, s, e, vid in pieces if s <= lo < e), "outside volumes")
             out.append((label, lo, hi))
     return out
 
