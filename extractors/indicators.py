@@ -66,17 +66,23 @@ _HOST_TABLE = bytes(c if c in _HOST_CHARS else 0x20 for c in range(256))
 _HEX6_CHARS = b"0123456789abcdefABCDEF:."
 _HEX6_TABLE = bytes(c if c in _HEX6_CHARS else 0x20 for c in range(256))
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_DIGITS = b"0123456789"
-_DIGIT_TABLE = bytes(c if c in _DIGITS or c == 0x2E else 0x20 for c in range(256))
 
 _TLD_TRIE = _trie_regex(frozenset(t for t in tlds() if t.isascii()))
 _OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# A first octet of k digits (leading zeros allowed, at most 4 digits, value <= 255), as a
+# fixed-width look-behind from just after its dot: group k matches when the run of digits
+# before the dot is exactly k long and not preceded by a word character or a dot.
+_FIRST_OCTET = (rb"[0-9]", rb"[0-9]{2}", rb"(?:[01][0-9][0-9]|2[0-4][0-9]|25[0-5])",
+                rb"0(?:[01][0-9][0-9]|2[0-4][0-9]|25[0-5])")
+_FIRST = b"|".join(rb"(?<=(?<![A-Za-z0-9_.])(" + d + rb")\.)" for d in _FIRST_OCTET)
 # One pass over the dots of the lower-cased text finds both the last label of a domain (a
-# public-suffix label, group-less branch) and the tail `.b.c.d` of a dotted quad (group 1).
-# The two branches never overlap: a TLD dot is followed by a letter, a quad's dots by digits.
-_DOTTED = re.compile(
-    rb"\.(?:(" + _OCTET + rb"\." + _OCTET + rb"\." + _OCTET + rb")(?![0-9]|\.[0-9])"
-    rb"|(?:" + _TLD_TRIE + rb")(?![A-Za-z0-9\-_]|\.[A-Za-z0-9]))"
+# public-suffix label; no group) and a dotted quad, matched from its first dot with the first
+# octet checked by look-behind (`lastindex` = its length). The branches never overlap: a TLD
+# dot is followed by a letter, a quad's dots by digits.
+_QUAD_TAIL = _OCTET + rb"\." + _OCTET + rb"\." + _OCTET + rb"(?![0-9]|\.[0-9])"
+_DOTTED = re.compile(  # the tail is tried first (as a look-ahead): most dots fail it at once
+    rb"\.(?:(?=" + _QUAD_TAIL + rb")(?:" + _FIRST + rb")" + _QUAD_TAIL
+    + rb"|(?:" + _TLD_TRIE + rb")(?![A-Za-z0-9\-_]|\.[A-Za-z0-9]))"
 )
 _IPV6 = re.compile(rb"::(?!:)|:(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}")
 _URL = re.compile(rb"://[^\s\"'<>`\\{}|^\x00-\x1f\x7f-\xff]{1,2048}")
@@ -97,7 +103,6 @@ class IndicatorFinding(Finding):
 
 _CTRL_TABLE = bytes(0x20 if c < 0x20 or c == 0x7F else c for c in range(256))
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "PASS", "Pass", "PWD", "Secret", "SECRET", "Token", "TOKEN")
-_WORD_OR_DOT = _WORD | {0x2E}
 
 
 def mask(text: str) -> str:
@@ -148,24 +153,19 @@ def _domain(key: bytes) -> tuple[int, str] | None:
 def _dotted(text: bytes, lower: bytes, seen_domain: set, seen_ipv4: set) -> tuple[list, list]:
     """New (start, end, value) domains and IPv4 addresses, each list in order of first occurrence.
 
-    Per hit only the left boundary is found in Python (a bounded `translate` + `rfind`); a
-    candidate host repeated in the window is judged once (`cache`), and a value already
-    reported is dropped before any further work.
+    A quad is matched whole by `re`; for a domain only the left boundary is found in Python (a
+    bounded `translate` + `rfind`) and a candidate host repeated in the window is judged once
+    (`cache`). A value already reported is dropped before any further work.
     """
     domains: list[tuple[int, int, str]] = []
     ipv4: list[tuple[int, int, str]] = []
     cache: dict[bytes, tuple[int, str] | None] = {}
-    digit_table, word, word_or_dot = _DIGIT_TABLE, _WORD, _WORD_OR_DOT
+    word = _WORD
     for m in _DOTTED.finditer(lower):
         ms, me = m.span()
-        if m.lastindex:  # the tail of a dotted quad: find the first octet
-            lo = ms - 4 if ms > 4 else 0
-            start = lo + text[lo:ms].translate(digit_table).rfind(b" ") + 1
-            if start == ms or (start > 0 and text[start - 1] in word_or_dot):
-                continue
-            first = text[start:ms]
-            if b"." in first or int(first) > 255:
-                continue
+        k = m.lastindex
+        if k:  # a dotted quad whose first octet is the k digits before the match
+            start = ms - k
             value = text[start:me]
             if value in seen_ipv4:
                 continue

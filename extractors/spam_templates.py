@@ -118,13 +118,16 @@ def _canonical(hit: bytes) -> str | None:
 
 
 _GATE_BYTES = tuple(sorted({bytes([c]) for g in _GATE for c in g}))
+_GATE_RES = tuple((g, re.compile(re.escape(g))) for g in _GATE)
 
 
 def _gate(text: bytes) -> bool:
-    """`any(g in text for g in _GATE)`, cheaply: single bytes are found by memchr, and a
-    two-byte search (slow on 16 MiB) only runs when each of its bytes occurs at all."""
+    """`any(g in text for g in _GATE)`, cheaply: single bytes are found by memchr, and a longer
+    needle is only looked for when each of its bytes occurs at all, by `re` (its literal scan
+    is ~3x faster than `bytes.__contains__` for two-byte needles)."""
     present = {b for b in _GATE_BYTES if b in text}
-    return any(all(bytes([c]) in present for c in g) and g in text for g in _GATE)
+    return any(all(bytes([c]) in present for c in g) and (len(g) == 1 or r.search(text) is not None)
+               for g, r in _GATE_RES)
 
 
 def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplateFinding | None:
