@@ -206,8 +206,14 @@ def _unowned_regions(owned: list[tuple[int, int]], layout: VolumeLayout, size: i
 
 
 def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
+    """What makes journalled units reusable: same evidence, same tool, extractors and rules."""
+    from extractors.registry import EXTRACTORS
+    from seized import __version__
+
     return {
         "images": [str(Path(p).absolute()) for p in req.images],
+        "seized": __version__,
+        "extractors": [[e.name, e.version] for e in EXTRACTORS],
         "rules_sha256": rules_sha256,
         "containers": req.containers,
         "unallocated": req.unallocated,
