@@ -109,10 +109,26 @@ def mask(text: str) -> str:
     """Replace URL userinfo passwords and `password=...` values with `***`."""
     if "@" in text and "://" in text:
         text = _USERINFO_PW.sub(r"\1***@", text)
+    return _mask_secret_words(text)
+
+
+def _mask_secret_words(text: str) -> str:
     low = text.lower()  # cheap necessary condition first: every secret word is in `low`
     if ("pass" in low or "pwd" in low or "secret" in low or "token" in low) and any(w in text for w in _SECRET_WORDS):
         text = _KV_PW.sub(r"\1***", text)
     return text
+
+
+# A context is a slice of its view (control bytes made spaces, decoded with U+FFFD for bad
+# bytes), so it can only hold `@` or a secret word that the view holds: when a view has many
+# findings, four literal scans of the view spare the per-context checks.
+_MASK_CHECK_AFTER = 256
+_SECRET_LOWER = tuple(re.compile(w) for w in (b"pass", b"pwd", b"secret", b"token"))
+
+
+def _may_need_masking(text: bytes, lower: bytes | None) -> tuple[bool, bool]:
+    low = text.lower() if lower is None else lower
+    return b"@" in text, any(r.search(low) is not None for r in _SECRET_LOWER)
 
 
 def _left(text: bytes, end: int, table: bytes, limit: int) -> int:
@@ -276,6 +292,8 @@ def extract(data: bytes, source: Source) -> Iterator[IndicatorFinding | LimitRea
         if b":" in text:
             groups.append(("ipv6", _ipv6(text)))
         base, step = view.base, view.step
+        masking = None  # after _MASK_CHECK_AFTER findings: (userinfo, secret words) possible in view
+        in_view = 0
         for kind, found in groups:
             known = seen[kind]
             dotted = kind == "domain" or kind == "ipv4"  # already new values only
@@ -288,8 +306,18 @@ def extract(data: bytes, source: Source) -> Iterator[IndicatorFinding | LimitRea
                     yield LimitReached(base + step * s, "indicators per window", limit)
                     return
                 count += 1
-                context = text[s - _CONTEXT if s > _CONTEXT else 0:e + _CONTEXT].translate(_CTRL_TABLE)
-                yield IndicatorFinding(base + step * s, kind, value, mask(context.decode("utf-8", "replace")))
+                in_view += 1
+                context = text[s - _CONTEXT if s > _CONTEXT else 0:e + _CONTEXT].translate(_CTRL_TABLE).decode("utf-8", "replace")
+                if masking is None and in_view > _MASK_CHECK_AFTER:
+                    masking = _may_need_masking(text, lower)
+                if masking is None:
+                    context = mask(context)
+                else:
+                    if masking[0] and "@" in context and "://" in context:
+                        context = _USERINFO_PW.sub(r"\1***@", context)
+                    if masking[1]:
+                        context = _mask_secret_words(context)
+                yield IndicatorFinding(base + step * s, kind, value, context)
 
 
 EXTRACTOR = Extractor(
