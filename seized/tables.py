@@ -6,7 +6,6 @@ sorted table with the same finding ids, and the same bytes on disk.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -52,17 +51,35 @@ def finding_table_names() -> list[str]:
     return sorted(finding_classes())
 
 
+_NULL = "\x00"  # stands for a missing value in the id key; no text value contains it
+_SEP = "\x1e"  # between columns
+_ITEM = "\x1f"  # between the items of a list column
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """One canonical text per value, so the id key is the same however the rows were made."""
+    if pa.types.is_list(column.type):
+        column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), _ITEM)
+    elif not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pc.fill_null(column, _NULL)
+
+
 def add_finding_ids(name: str, table: pa.Table) -> pa.Table:
-    """finding_id = hash of where the finding is and what it says (never of secrets or time)."""
+    """finding_id = hash of where the finding is and what it says (never of secrets or time).
+
+    The key is built column-wise in Arrow; only the digest is per row.
+    """
     cls = finding_classes()[name]
     secret = schema.secret_columns(cls)
     value_cols = [f.name for f in schema.finding_fields(cls) if f.name not in secret]
     loc_cols = ["evidence_id", "volume", "inode", "stream", "path", "member", "offset", "image_offset", "extractor"]
-    cols = {c: table.column(c).to_pylist() for c in loc_cols + value_cols}
-    ids = []
-    for i in range(table.num_rows):
-        key = json.dumps([name] + [cols[c][i] for c in loc_cols + value_cols], default=str, ensure_ascii=False)
-        ids.append(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:FINDING_ID_HEX])
+    if table.num_rows == 0:
+        return table
+    parts = [pa.array([name] * table.num_rows, pa.string())] + [_as_text(table.column(c)) for c in loc_cols + value_cols]
+    keys = pc.binary_join_element_wise(*parts, _SEP).to_pylist()
+    sha = hashlib.sha256
+    ids = [sha(k.encode("utf-8", "surrogatepass")).hexdigest()[:FINDING_ID_HEX] for k in keys]
     return table.set_column(table.schema.get_field_index("finding_id"), "finding_id", pa.array(ids, pa.string()))
 
 
