@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from ingest.filesystems import ContentRef
 from ingest.images import ImageSpec
@@ -16,6 +17,9 @@ from ingest.volumes import VolumeSpec
 FILE_BATCH_BYTES = 64 * 1024 * 1024
 FILE_BATCH_COUNT = 2000
 REGION_CHUNK = 32 * 1024 * 1024
+REGION_BATCH_COUNT = 100_000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,54 +63,47 @@ def hash_unit(image: ImageSpec, size: int) -> Unit:
     return Unit(_unit_id(image, "hash", str(size)), image, "hash", nbytes=size)
 
 
+def _batched(items: Iterable[T], size_of: Callable[[T], int], max_bytes: int,
+             max_count: int) -> Iterator[tuple[list[T], int]]:
+    """Consecutive items grouped until the next would pass either bound (one item always fits)."""
+    batch: list[T] = []
+    size = 0
+    for item in items:
+        n = size_of(item)
+        if batch and (size + n > max_bytes or len(batch) >= max_count):
+            yield batch, size
+            batch, size = [], 0
+        batch.append(item)
+        size += n
+    if batch:
+        yield batch, size
+
+
 def plan_file_units(image: ImageSpec, tasks: list[FileTask]) -> list[Unit]:
     """Batches of streams in walk order, balanced by bytes; a large stream is a unit alone.
 
     A stream is never split across units: its MD5/SHA-1/SHA-256 need one sequential pass,
     and splitting would read its bytes twice.
     """
-    units: list[Unit] = []
-    batch: list[FileTask] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal batch, size
-        if batch:
-            key = ",".join(f"{t.index}:{t.ref.inode}:{t.ref.attr_id}" for t in batch)
-            units.append(Unit(_unit_id(image, "files", key), image, "files", files=tuple(batch), nbytes=size))
-        batch, size = [], 0
-
-    for task in tasks:
-        if batch and (size + task.ref.size > FILE_BATCH_BYTES or len(batch) >= FILE_BATCH_COUNT):
-            flush()
-        batch.append(task)
-        size += task.ref.size
-    flush()
+    units = []
+    for batch, size in _batched(tasks, lambda t: t.ref.size, FILE_BATCH_BYTES, FILE_BATCH_COUNT):
+        key = ",".join(f"{t.index}:{t.ref.inode}:{t.ref.attr_id}" for t in batch)
+        units.append(Unit(_unit_id(image, "files", key), image, "files", files=tuple(batch), nbytes=size))
     return units
+
+
+def _region_tasks(regions: list[tuple[str, int, int]], overlap: int) -> Iterator[RegionTask]:
+    for volume, start, end in regions:
+        for pos in range(start, end, REGION_CHUNK):
+            stop = min(end, pos + REGION_CHUNK)
+            yield RegionTask(volume, pos, stop, max(start, pos - overlap), min(end, stop + overlap))
 
 
 def plan_region_units(image: ImageSpec, regions: list[tuple[str, int, int]], overlap: int) -> list[Unit]:
     """Unowned image ranges cut into chunks; small neighbouring ranges share a unit."""
-    units: list[Unit] = []
-    batch: list[RegionTask] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal batch, size
-        if batch:
-            key = ",".join(f"{t.start}-{t.end}" for t in batch)
-            units.append(Unit(_unit_id(image, "regions", key), image, "regions", regions=tuple(batch), nbytes=size))
-        batch, size = [], 0
-
-    for volume, start, end in regions:
-        pos = start
-        while pos < end:
-            stop = min(end, pos + REGION_CHUNK)
-            task = RegionTask(volume, pos, stop, max(start, pos - overlap), min(end, stop + overlap))
-            if batch and size + (stop - pos) > REGION_CHUNK:
-                flush()
-            batch.append(task)
-            size += stop - pos
-            pos = stop
-    flush()
+    units = []
+    tasks = _region_tasks(regions, overlap)
+    for batch, size in _batched(tasks, lambda t: t.end - t.start, REGION_CHUNK, REGION_BATCH_COUNT):
+        key = ",".join(f"{t.start}-{t.end}" for t in batch)
+        units.append(Unit(_unit_id(image, "regions", key), image, "regions", regions=tuple(batch), nbytes=size))
     return units
