@@ -240,10 +240,14 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
         member = f"{parent.member}!{item.name}" if parent.member else item.name
         ctx = ObjectContext(parent.volume, parent.inode, parent.stream, parent.path, member,
                             item.name.rsplit("/", 1)[-1], len(item.data), NO_MAP, "member")
-        addresses: list[str] = []
-        for window in windows([item.data] if item.data else []):
-            _scan_window(window, ctx, rules, rows, addresses)
-        _harvest(ctx, addresses, rows)
+        # A decompressed tar is nothing but its members (plus headers): scanning both would
+        # count every finding twice. A tar file on disk is still scanned as bytes, for image offsets.
+        if not (item.nested and containers.kind_of(item.data) == "tar"):
+            addresses: list[str] = []
+            blocks = (item.data[i:i + READ_BLOCK] for i in range(0, len(item.data), READ_BLOCK))
+            for window in windows(blocks):
+                _scan_window(window, ctx, rules, rows, addresses)
+            _harvest(ctx, addresses, rows)
         if item.nested:
             _scan_members(item.data, ctx, rules, rows, depth + 1, budget)
 
