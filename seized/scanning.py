@@ -12,6 +12,7 @@ import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from operator import attrgetter
 from typing import Callable, Iterable, Iterator
 
 from extractors.base import Extractor, Finding, LimitReached, Source
@@ -94,12 +95,17 @@ class ObjectContext:
 
 @dataclass(slots=True)
 class Rows:
-    """Rows per table produced by a unit; plain dicts until the unit ends."""
+    """What a unit produces: findings as column batches per table, and error rows.
 
-    tables: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    Columns, not row dicts: a harvest list yields hundreds of thousands of findings, and
+    building one dict per finding cost more than finding them.
+    """
+
+    batches: dict[str, list[dict[str, list]]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[dict] = field(default_factory=list)
 
     def error(self, ctx: ObjectContext | None, stage: str, error: str, volume: str | None = None) -> None:
-        self.tables["errors"].append(
+        self.errors.append(
             dict(
                 volume=ctx.volume if ctx else volume,
                 path=ctx.path if ctx else None,
@@ -111,18 +117,39 @@ class Rows:
         )
 
 
-def _provenance(ctx: ObjectContext, offset: int | None, extractor: str, version: str) -> dict:
-    return dict(
-        volume=ctx.volume,
-        inode=ctx.inode,
-        stream=ctx.stream,
-        path=ctx.path,
-        member=ctx.member,
-        offset=offset,
-        image_offset=ctx.image_offset(offset) if offset is not None else None,
-        extractor=extractor,
-        extractor_version=version,
+def _owned(findings: list, window: Window, rows: Rows, ctx: ObjectContext, stage: str) -> list:
+    """The findings this window owns; limits become error rows."""
+    kept = []
+    for f in findings:
+        if isinstance(f, LimitReached):  # a bound hit in this window is recorded whatever its offset
+            rows.error(ctx, stage, f"limit reached: {f.limit} = {f.value}")
+            continue
+        offset = getattr(f, "offset", None)  # whole-object verdicts have none
+        if offset is not None and not window.whole:
+            absolute = window.data_start + offset
+            if not (window.own_start <= absolute < window.own_end):
+                continue
+        kept.append(f)
+    return kept
+
+
+def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extractor: str, version: str) -> dict:
+    n = len(kept)
+    if any(f.name == "offset" for f in dataclasses.fields(cls)):
+        offsets = [None if f.offset is None else window.data_start + f.offset for f in kept]
+    else:  # a whole-object verdict
+        offsets = [None] * n
+    cols = dict(
+        volume=[ctx.volume] * n, inode=[ctx.inode] * n, stream=[ctx.stream] * n, path=[ctx.path] * n,
+        member=[ctx.member] * n, offset=offsets,
+        image_offset=[None if o is None else ctx.image_offset(o) for o in offsets],
+        extractor=[extractor] * n, extractor_version=[version] * n,
     )
+    for name in _field_names(cls):
+        cols[name] = list(map(attrgetter(name), kept))
+    if "line_no" in cols and window.lines_before:
+        cols["line_no"] = [None if x is None else x + window.lines_before for x in cols["line_no"]]
+    return cols
 
 
 def scan_window(
@@ -142,40 +169,18 @@ def scan_window(
         except Exception as exc:  # an extractor bug must not stop the case; it is recorded
             rows.error(ctx, f"extractor:{ext.name}", f"{type(exc).__name__}: {exc}"[:300])
             continue
-        table = rows.tables[ext.table]
-        for finding in findings:
-            absolute = window.data_start + finding.offset
-            if not window.whole and not (window.own_start <= absolute < window.own_end):
-                continue
-            if isinstance(finding, LimitReached):
-                rows.error(ctx, f"extractor:{ext.name}", f"limit reached: {finding.limit} = {finding.value}")
-                continue
-            row = _provenance(ctx, absolute, ext.name, ext.version)
-            for name in _field_names(type(finding)):
-                row[name] = getattr(finding, name)
-            if "line_no" in row and row["line_no"] is not None:
-                row["line_no"] += window.lines_before
-            table.append(row)
-            if ext.table == "emails":
-                addresses.append(row["address"])
-
-
-def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable[Finding],
-                 window: Window, extractor: str, version: str) -> None:
-    """Rows for findings made outside the registry (YARA), with the same ownership rule."""
-    out = rows.tables[table]
-    for finding in findings:
-        if isinstance(finding, LimitReached):
-            rows.error(ctx, extractor, f"limit reached: {finding.limit} = {finding.value}")
+        kept = _owned(findings, window, rows, ctx, f"extractor:{ext.name}")
+        if not kept:
             continue
-        offset = getattr(finding, "offset", None)  # whole-object verdicts have none
-        if offset is None:
-            absolute = None
-        else:
-            absolute = window.data_start + offset
-            if not window.whole and not (window.own_start <= absolute < window.own_end):
-                continue
-        row = _provenance(ctx, absolute, extractor, version)
-        for name in _field_names(type(finding)):
-            row[name] = getattr(finding, name)
-        out.append(row)
+        cols = _columns(kept, ext.finding, ctx, window, ext.name, ext.version)
+        rows.batches[ext.table].append(cols)
+        if ext.table == "emails":
+            addresses.extend(cols["address"])
+
+
+def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable, cls: type,
+                 window: Window, extractor: str, version: str) -> None:
+    """Rows for findings made outside the registry (YARA, harvest verdicts), same ownership rule."""
+    kept = _owned(list(findings), window, rows, ctx, extractor)
+    if kept:
+        rows.batches[table].append(_columns(kept, cls, ctx, window, extractor, version))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from extractors.harvest import judge_harvest_list
+from extractors.harvest import HarvestList, judge_harvest_list
 from extractors.registry import EXTRACTORS
 from ingest import containers
 from ingest.filesystems import read_stream, open_tsk
@@ -200,7 +200,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
 def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: list[str]) -> None:
     scan_window(window, ctx, EXTRACTORS, rows, addresses)
     if rules is not None:
-        from extractors.yara_scan import YaraScanError, scan_yara, yara_externals
+        from extractors.yara_scan import YaraFinding, YaraScanError, scan_yara, yara_externals
 
         try:
             findings = list(
@@ -212,7 +212,7 @@ def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresse
             return
         if not window.whole and window.own_start > 0:
             findings = [f for f in findings if f.offset is not None]  # string-less rules: once per object
-        add_findings(rows, "yara", ctx, findings, window, "yara", _yara_version())
+        add_findings(rows, "yara", ctx, findings, YaraFinding, window, "yara", _yara_version())
 
 
 def _yara_version() -> str:
@@ -227,7 +227,8 @@ def _harvest(ctx: ObjectContext, addresses: list[str], rows: Rows) -> None:
     verdict = judge_harvest_list(addresses, ctx.size or 0)
     if verdict is None:
         return
-    add_findings(rows, "harvest_lists", ctx, [verdict], Window(b"", 0, 0, 0, True, 0), "harvest_lists", "1")
+    add_findings(rows, "harvest_lists", ctx, [verdict], HarvestList, Window(b"", 0, 0, 0, True, 0),
+                 "harvest_lists", "1")
 
 
 def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: int,
@@ -276,9 +277,11 @@ def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
     from seized.tables import worker_schema
 
     out = {}
-    for name, items in rows.tables.items():
-        if items:
-            out[name] = pa.Table.from_pylist(items, schema=worker_schema(name))
+    for name, batches in rows.batches.items():
+        sch = worker_schema(name)
+        out[name] = pa.concat_tables([pa.Table.from_pydict(b, schema=sch) for b in batches])
+    if rows.errors:
+        out["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
     return out
 
 
