@@ -5,7 +5,8 @@ Every text extractor runs its byte regexes over *views*: the window itself, plus
 copies of the UTF-16 runs inside it (one byte per UTF-16 code unit), each with a linear map
 back to offsets in `data` so findings always point at the value's first byte.
 Scanning for UTF-16 costs nothing on text and random data: only 64 KiB blocks where NUL
-bytes are frequent are searched, and the search itself runs in `re` (C).
+bytes are frequent are searched, and the search itself is bulk C work (step slices, translate,
+big-integer AND, `re` over the result); see `_pair_runs`.
 """
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from typing import Iterator
 
 _BLOCK = 1 << 16
 _MARGIN = 1 << 12
-# A run of at least 8 UTF-16 code units that are printable ASCII, tab, CR or LF.
-_UTF16_RUN = re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){8,}")
 _PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
 
 
@@ -67,20 +66,49 @@ def _utf16_views(data: bytes) -> Iterator[View]:
         yield from utf16_runs(data, lo, hi)
 
 
+_PRINTABLE_01 = bytes(1 if c in _PRINTABLE else 0 for c in range(256))
+_NUL_01 = bytes(1 if c == 0 else 0 for c in range(256))
+_RUN_OF_ONES: dict[int, re.Pattern[bytes]] = {}
+
+
+def _pair_runs(data: bytes, lo: int, hi: int, min_units: int) -> list[tuple[int, int]]:
+    """Spans of the maximal runs of at least `min_units` (printable ASCII, NUL) byte pairs that
+    lie in data[lo:hi], at either alignment, in order: what `finditer` of
+    `(?:[\\t\\n\\r\\x20-\\x7e]\\x00){min_units,}` over data[lo:hi] yields, but in bulk C operations.
+
+    Per alignment, the first and second bytes of the pairs are sliced out (step 2) and mapped
+    to 1/0 (`translate`), ANDed as big integers, and the runs of ones are found by `re` on a
+    single-byte repeat. Runs of the two alignments never overlap (a NUL is never printable).
+    """
+    run = _RUN_OF_ONES.get(min_units)
+    if run is None:
+        # Spelt out (not `\x01{n,}`) so that `re` finds the literal prefix and scans in C.
+        run = _RUN_OF_ONES[min_units] = re.compile(re.escape(b"\x01" * min_units) + rb"\x01*")
+    spans: list[tuple[int, int]] = []
+    for start in (lo, lo + 1):
+        pairs = (hi - start) // 2
+        if pairs < min_units:
+            continue
+        end = start + 2 * pairs
+        first = data[start:end:2].translate(_PRINTABLE_01)
+        second = data[start + 1:end:2].translate(_NUL_01)
+        good = (int.from_bytes(first, "big") & int.from_bytes(second, "big")).to_bytes(pairs, "big")
+        spans += [(start + 2 * a, start + 2 * b) for a, b in (m.span() for m in run.finditer(good))]
+    spans.sort()
+    return spans
+
+
 def utf16_runs(data: bytes, lo: int, hi: int, min_units: int = 8) -> Iterator[View]:
     """Views of the UTF-16 ASCII runs of at least `min_units` code units in data[lo:hi]."""
     n = len(data)
-    run = _UTF16_RUN if min_units == 8 else re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){%d,}" % min_units)
-    if True:
-        for m in run.finditer(data, lo, hi):
-            s, e = m.span()
-            if s > 0 and data[s - 1] == 0 and (s < 2 or data[s - 2] != 0):
-                # Big-endian text: the match starts one byte late; include the last low byte.
-                if e < n and data[e] in _PRINTABLE and data[e - 1] == 0:
-                    e += 1
-                yield View(data[s:e:2], s - 1, 2, "utf-16be")
-            else:
-                yield View(data[s:e:2], s, 2, "utf-16le")
+    for s, e in _pair_runs(data, lo, min(hi, n), min_units):
+        if s > 0 and data[s - 1] == 0 and (s < 2 or data[s - 2] != 0):
+            # Big-endian text: the run starts one byte late; include the last low byte.
+            if e < n and data[e] in _PRINTABLE and data[e - 1] == 0:
+                e += 1
+            yield View(data[s:e:2], s - 1, 2, "utf-16be")
+        else:
+            yield View(data[s:e:2], s, 2, "utf-16le")
 
 
 def views(data: bytes) -> Iterator[View]:

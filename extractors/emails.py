@@ -193,14 +193,19 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
     read as BE only when the byte before it is NUL and the one before that is not (see
     `extractors._text.utf16_runs`), so LE (Windows) wins when the context cannot tell.
     """
-    regions: list[list[int]] = []
+    # Merge [at - SPAN, at + TAIL] over the sorted hits, then clamp to the data.
+    regions: list[tuple[int, int]] = []
+    lo, hi = hits[0] - _UTF16_SPAN, hits[0] + _UTF16_TAIL
     for at in hits:
-        lo, hi = max(0, at - _UTF16_SPAN), min(len(data), at + _UTF16_TAIL)
-        if regions and lo <= regions[-1][1]:
-            regions[-1][1] = hi
+        if at - _UTF16_SPAN <= hi:
+            hi = at + _UTF16_TAIL
         else:
-            regions.append([lo, hi])
+            regions.append((lo, hi))
+            lo, hi = at - _UTF16_SPAN, at + _UTF16_TAIL
+    regions.append((lo, hi))
+    n = len(data)
     for lo, hi in regions:
+        lo, hi = max(0, lo), min(n, hi)
         for view in utf16_runs(data, lo, hi, 5):
             for idx, raw, is_ascii in _scan(view.text):
                 off = view.offset(idx)
