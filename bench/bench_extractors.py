@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.bench_extractors [--mib 64]
 
 Inputs: random binary, and text-heavy data (web-server logs and HTML with some addresses,
-built here from templates with a fixed seed). Data is fed in 16 MiB windows, as the
-pipeline does. Prints MB/s (1 MB = 2**20 bytes) of *CPU time* (`time.process_time()`): the
+built here from templates with a fixed seed); with --utf16 also that text in UTF-16LE.
+Data is fed in 16 MiB windows, as the pipeline does. Prints MB/s (1 MB = 2**20 bytes) of *CPU time* (`time.process_time()`): the
 box is shared with other jobs, and wall time would measure their load, not the extractors.
 Add --profile NAME to cProfile one extractor; --digest prints a SHA-256 of every extractor's
 findings (repr) per input, so a speed-up can be checked to leave output unchanged.
@@ -85,9 +85,12 @@ def main() -> None:
     ap.add_argument("--profile", default=None)
     ap.add_argument("--digest", action="store_true", help="print a SHA-256 of each extractor's findings")
     ap.add_argument("--only", default=None, help="comma-separated extractor names")
+    ap.add_argument("--utf16", action="store_true", help="also run on text-heavy data in UTF-16LE")
     args = ap.parse_args()
     size = args.mib << 20
     inputs = {"binary": random.Random(7).randbytes(size), "text": text_heavy(size)}  # seeded: digests comparable
+    if args.utf16:  # the same text as UTF-16LE (Windows files, memory), `size` bytes of it
+        inputs["utf16"] = text_heavy(size // 2).decode("ascii").encode("utf-16-le")
     if args.profile:
         ext = next(e for e in EXTRACTORS if e.name == args.profile)
         for name, data in inputs.items():
