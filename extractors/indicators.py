@@ -87,7 +87,7 @@ _DOTTED = re.compile(  # the tail is tried first (as a look-ahead): most dots fa
 _IPV6 = re.compile(rb"::(?!:)|:(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]{1,4}")
 _URL = re.compile(rb"://[^\s\"'<>`\\{}|^\x00-\x1f\x7f-\xff]{1,2048}")
 _SCHEMES = frozenset(b"http https ftp ftps sftp ws wss hxxp hxxps socks4 socks5 tcp smb irc".split())
-_ONION = re.compile(rb"\.(?i:onion)(?![A-Za-z0-9\-])")  # literal-led: scanned for in C
+_ONION = re.compile(rb"\.onion(?![a-z0-9\-])")  # on the lower-cased view: a 6-byte literal scan
 _ONION_HOST = re.compile(rb"(?:[a-z2-7]{56}|[a-z2-7]{16})\Z")
 _USERINFO_PW = re.compile(r"(://[^\s:/@]{1,128}:)[^\s/@]{1,128}@")
 _KV_PW = re.compile(r"(?i)((?:pass(?:word|wd)?|pwd|secret|token)\s*[=:]\s*)\S+")
@@ -262,8 +262,8 @@ def _urls(text: bytes) -> Iterator[tuple[int, int, str]]:
             yield ms + r[0], ms + r[1], r[2]
 
 
-def _onions(text: bytes) -> Iterator[tuple[int, int, str]]:
-    for m in _ONION.finditer(text):
+def _onions(text: bytes, lower: bytes) -> Iterator[tuple[int, int, str]]:
+    for m in _ONION.finditer(lower):
         h = _ONION_HOST.search(text, max(0, m.start() - 56), m.start())
         if h is None:
             h = _ONION_HOST.search(text, max(0, m.start() - 16), m.start())
@@ -284,9 +284,9 @@ def extract(data: bytes, source: Source) -> Iterator[IndicatorFinding | LimitRea
         text = view.text
         groups: list[tuple[str, Iterable[tuple[int, int, str]]]] = []
         groups.append(("url", _urls(text)))  # anchored on `://`: finds nothing fast
-        groups.append(("onion", _onions(text)))  # literal-led too
-        lower = text.lower() if b"." in text else None
+        lower = text.lower() if b"." in text else None  # same offsets; ASCII case folded
         if lower is not None:
+            groups.append(("onion", _onions(text, lower)))
             domains, ipv4 = _dotted(text, lower, seen["domain"], seen["ipv4"])
             groups += [("domain", domains), ("ipv4", ipv4)]
         if b":" in text:
