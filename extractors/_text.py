@@ -98,11 +98,42 @@ def _pair_runs(data: bytes, lo: int, hi: int, min_units: int) -> list[tuple[int,
     return spans
 
 
+def _bom(data: bytes) -> tuple[str, int] | None:
+    """("le" or "be", parity of code-unit offsets) from a byte-order mark opening `data`.
+
+    Only a BOM at the start counts: random bytes hold `FE FF` every 64 KiB or so.
+    """
+    head = data[:2]
+    if head == b"\xff\xfe":
+        return "le", 0
+    if head == b"\xfe\xff":
+        return "be", 0
+    return None
+
+
+def _is_big_endian(data: bytes, s: int, bom: tuple[str, int] | None) -> bool:
+    """Whether the run starting at `s` is UTF-16BE (its code units start one byte earlier).
+
+    ASCII text in UTF-16LE and UTF-16BE is the same bytes shifted by one, so only a BOM or the
+    bytes before the run can tell. A NUL before the run means BE, unless that NUL ends a
+    little-endian code unit of text going on before it (`m 00 FC 00` + run: `ü` in UTF-16LE).
+    """
+    if s < 1 or data[s - 1] != 0:
+        return False
+    if bom is not None:
+        order, parity = bom
+        return order == "be" and (s - 1) % 2 == parity
+    if s >= 2 and data[s - 2] == 0:
+        return False
+    return not (s >= 4 and data[s - 3] == 0 and data[s - 4] != 0)
+
+
 def utf16_runs(data: bytes, lo: int, hi: int, min_units: int = 8) -> Iterator[View]:
     """Views of the UTF-16 ASCII runs of at least `min_units` code units in data[lo:hi]."""
     n = len(data)
+    bom = _bom(data)
     for s, e in _pair_runs(data, lo, min(hi, n), min_units):
-        if s > 0 and data[s - 1] == 0 and (s < 2 or data[s - 2] != 0):
+        if _is_big_endian(data, s, bom):
             # Big-endian text: the run starts one byte late; include the last low byte.
             if e < n and data[e] in _PRINTABLE and data[e - 1] == 0:
                 e += 1

@@ -27,7 +27,7 @@ from extractors._tld import registered_domain
 from extractors.base import Extractor, Finding, Source
 
 NAME = "emails"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 _LOCAL_CHARS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
 # Map local-part characters to themselves and everything else to a space, so that
@@ -182,6 +182,8 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
             yield EmailFinding(idx, norm[0], raw, norm[1], "ascii" if is_ascii else "utf-8")
     if utf16_hits:
         yield from _extract_utf16(data, sorted(utf16_hits))
+    if b"@\x00" in data or b"\x00@" in data:
+        yield from _extract_utf16_idn(data)
 
 
 def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
@@ -214,6 +216,46 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
                 norm = normalise(raw)
                 if norm is not None:
                     yield EmailFinding(off, norm[0], raw, norm[1], view.encoding)
+
+
+# A UTF-16 `@` whose domain has a non-ASCII code unit before its first dot (IDN: `münchen.de`,
+# `яндекс.рф`): the narrow ASCII views cannot hold these, so a small region is decoded.
+_IDN_AT_LE = re.compile(rb"@\x00(?:[A-Za-z0-9\-]\x00){0,62}(?:[\x80-\xff]\x00|[\x00-\xff][\x01-\xd7])")
+_IDN_AT_BE = re.compile(rb"\x00@(?:\x00[A-Za-z0-9\-]){0,62}(?:\x00[\x80-\xff]|[\x01-\xd7][\x00-\xff])")
+_IDN_ADDRESS = re.compile(
+    r"(?<![\w.%+\-@])([A-Za-z0-9._%+\-]{1,64}@(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.){1,20}[^\W\d_][\w\-]{0,62})"
+    r"(?![\w@\-]|\.\w)"
+)
+
+
+def _extract_utf16_idn(data: bytes) -> Iterator[EmailFinding]:
+    """Non-ASCII (IDN) addresses in UTF-16, each found once, offsets on the first code unit.
+
+    Latin-1 letters (`ü` = `FC 00`) read the same in both byte orders one byte apart, like
+    ASCII: such a pair is reported once, as little-endian unless a BE BOM opens the data.
+    """
+    prefer_be = data[:2] == b"\xfe\xff"
+    found: dict[tuple[str, int], EmailFinding] = {}
+    for pattern, encoding, label in ((_IDN_AT_LE, "utf-16-le", "utf-16le"), (_IDN_AT_BE, "utf-16-be", "utf-16be")):
+        for m in pattern.finditer(data):
+            at = m.start()  # first byte of the `@` code unit
+            lo = max(at % 2, at - 2 * (_MAX_LOCAL + 1))
+            hi = min(len(data) - (len(data) - at) % 2, at + 2 * 256)
+            text = data[lo:hi].decode(encoding, "replace")
+            if len(text) * 2 != hi - lo:  # a surrogate pair breaks the unit-to-offset map
+                continue
+            for am in _IDN_ADDRESS.finditer(text):
+                raw = am.group(1)
+                off = lo + 2 * am.start(1)
+                if raw.isascii() or not (off <= at < off + 2 * len(raw)):
+                    continue
+                key = (raw, off + 1 if label == "utf-16be" else off)  # the two readings of one text
+                if key in found and (found[key].encoding == "utf-16be") == prefer_be:
+                    continue
+                norm = normalise(raw)
+                if norm is not None:
+                    found[key] = EmailFinding(off, norm[0], raw, norm[1], label)
+    yield from sorted(found.values(), key=lambda f: f.offset)
 
 
 EXTRACTOR = Extractor(

@@ -62,3 +62,23 @@ def test_spamassassin_corpus():
         pytest.skip("corpus /work/shared/corpus not present")
     addrs = [f.address for f in extract(p.read_bytes(), S)]
     assert sum(a.startswith("webmaster@") for a in addrs) >= 6
+
+
+@pytest.mark.parametrize("enc,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b"")])
+def test_utf16_idn_addresses_once_at_their_first_code_unit(enc, bom):
+    # IDN domains break the narrow ASCII views; each address is still found once, in its byte order
+    label = enc.replace("utf-16-", "utf-16")
+    data = bom + "x sandrad709@münchen.de\r\nbob@example.org\r\nbrian.bianchi@яндекс.рф\r\n".encode(enc)
+    r = list(extract(data, S))
+    assert sorted(f.address for f in r) == sorted(
+        ["sandrad709@xn--mnchen-3ya.de", "bob@example.org", "brian.bianchi@xn--d1acpjx3f.xn--p1ai"])
+    for f in r:
+        assert f.encoding == label and data[f.offset:].startswith(f.raw.encode(enc)), f
+
+
+def test_utf16le_after_a_latin1_letter_stays_little_endian():
+    # `ü` is FC 00 in UTF-16LE: the NUL before the next ASCII run must not make it big-endian
+    data = b"\xff\xfe" + "Grüße an alice@example.org und bob@example.net".encode("utf-16-le")
+    r = list(extract(data, S))
+    assert [(f.address, f.encoding) for f in r] == [("alice@example.org", "utf-16le"), ("bob@example.net", "utf-16le")]
+    assert all(data[f.offset:].startswith(f.raw.encode("utf-16-le")) for f in r)
