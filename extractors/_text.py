@@ -177,4 +177,14 @@ def looks_binary(data: bytes, sample: int = 4096) -> bool:
     if head.count(0) * 4 >= len(head):  # could be UTF-16; callers use utf16_views for that
         return True
     bad = len(head.translate(None, bytes(_PRINTABLE) + bytes(range(0x80, 0x100))))
-    return bad * 10 > len(head)
+    if bad * 10 > len(head):
+        return True
+    # Compressed or encrypted bytes are ~half high bytes and only ~12 % control bytes, close to
+    # the bound above; text with that many high bytes is UTF-8, and they are not.
+    high = len(head) - len(head.translate(None, bytes(range(0x80, 0x100))))
+    if high * 4 > len(head):
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return exc.start < len(head) - 4  # a character cut at the sample's end is fine
+    return False

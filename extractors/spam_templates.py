@@ -27,8 +27,9 @@ from extractors._text import looks_binary, utf16_views
 from extractors.base import Extractor, Finding, Source
 
 NAME = "spam_templates"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 THRESHOLD = 3.0
+MAX_TEMPLATE_BYTES = 4 * 1024 * 1024
 MAX_URLS = 50
 
 # Strong placeholder syntaxes: used by mass mailers, rare elsewhere.
@@ -112,6 +113,50 @@ for _b in BRANDS:
     _CANON.setdefault(re.sub(r"[^a-z]", "", _b.lower().translate(_FOLD)), _b)
 
 
+# Fast path for the shipped brand list: every brand match starts where the text, folded by one
+# C `translate` (case; 1 l ! | -> i; 0 -> o; 3 -> e; 4 @ -> a; 5 $ -> s), shows the brand's first
+# two folded letters (a separator may stand between them). Only there is the full regex tried.
+_FOLD_BYTES = bytes(
+    {"1": ord("i"), "l": ord("i"), "!": ord("i"), "|": ord("i"), "0": ord("o"), "3": ord("e"), "4": ord("a"),
+     "@": ord("a"), "5": ord("s"), "$": ord("s")}.get(chr(c).lower(), ord(chr(c).lower()) if c < 128 else c)
+    for c in range(256)
+)
+_SEPARATORS = rb"[\-_.*' \t\r\n\f\v]?"
+
+
+def _brand_prefix_regex(brands: Iterable[str]) -> re.Pattern[bytes]:
+    heads = set()
+    for brand in brands:
+        letters = [c for c in brand.lower().encode("ascii", "ignore").translate(_FOLD_BYTES) if c != 0x20]
+        if len(letters) < 3:
+            return re.compile(rb"(?s).")  # a brand too short for a prefix: try everywhere
+        heads.add(_SEPARATORS.join(re.escape(bytes([c])) for c in letters[:3]))
+    return re.compile(b"|".join(sorted(heads)))
+
+
+_BRANDS_PREFIX = _brand_prefix_regex(BRANDS)
+
+
+def _brand_hits(text: bytes, brands_re: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
+    """`brands_re.finditer(text)`, found faster for the shipped list (same matches, same order)."""
+    if brands_re is not _BRANDS_RE:
+        yield from brands_re.finditer(text)
+        return
+    folded = text.translate(_FOLD_BYTES)
+    search, match = _BRANDS_PREFIX.search, brands_re.match
+    pos = 0
+    while True:
+        cand = search(folded, pos)
+        if cand is None:
+            return
+        m = match(text, cand.start())
+        if m is not None:
+            yield m
+            pos = max(m.end(), cand.start() + 1)
+        else:
+            pos = cand.start() + 1  # a prefix may start inside a failed one
+
+
 def _canonical(hit: bytes) -> str | None:
     key = re.sub(r"[^a-z]", "", hit.decode("latin-1").lower().translate(_FOLD))
     return _CANON.get(key)
@@ -165,7 +210,7 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
             urls or any(f in p for p in strong for f in ("url", "link"))):
         signals += 1.0
         reasons.append("personalised letter with a link")
-    brands = sorted({c for c in (_canonical(b.group()) for b in brands_re.finditer(text)) if c})
+    brands = sorted({c for c in (_canonical(b.group()) for b in _brand_hits(text, brands_re)) if c})
     if brands:
         signals += min(2.0, 1.0 * len(brands))
         reasons.append("brand(s): " + ", ".join(brands[:10]))
@@ -184,6 +229,8 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
 
 def extract(data: bytes, source: Source) -> Iterator[SpamTemplateFinding]:
     """At most one finding per object (or per UTF-16 text run), at the start of the text."""
+    if len(data) > MAX_TEMPLATE_BYTES:  # a letter template is kilobytes; megabytes are data or archives
+        return
     if not looks_binary(data):
         found = judge(data)
         if found is not None:

@@ -40,3 +40,36 @@ def test_corpus():
     for p in list((CORPUS / "spamassassin").rglob("*")) + [CORPUS / "yara-rules/davivienda.eml"]:
         if p.is_file():
             assert list(extract(p.read_bytes(), S)) == [], p
+
+
+def test_compressed_bytes_are_binary_and_utf8_text_is_not():
+    import zlib
+
+    from extractors._text import looks_binary
+
+    packed = zlib.compress(bytes(range(256)) * 64 + "{a|b} ".encode() * 500, 1) * 8
+    assert looks_binary(packed)
+    assert not looks_binary("Привет, как дела? Скидки на {часы|сумки} сегодня.\n".encode() * 80)
+
+
+def test_large_objects_are_not_judged_as_templates():
+    from extractors.spam_templates import MAX_TEMPLATE_BYTES, extract
+
+    letter = b"Subject: {Hi|Hello} [-emailuser-]\nBuy V1agra now at http://x.example/ [-email-]\n"
+    assert list(extract(letter, S))
+    big = letter + b"x" * MAX_TEMPLATE_BYTES
+    assert list(extract(big, S)) == []
+
+
+from hypothesis import given, settings, strategies as st_  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st_.lists(st_.sampled_from(["Viagra", "V1agra", "v-i-a-g-r-a", "MICRO$OFT", "hotmai1", "pay pal", "x", " ",
+                                   "-", "Ci4L1S", "vvia", "bing", "\n", "é", "0", "|"]), max_size=60))
+def test_fast_brand_scan_equals_the_brand_regex(parts):
+    from extractors import spam_templates as mod
+
+    text = "".join(parts).encode()
+    want = [(m.start(), m.end()) for m in mod._BRANDS_RE.finditer(text)]
+    assert [(m.start(), m.end()) for m in mod._brand_hits(text, mod._BRANDS_RE)] == want
