@@ -476,6 +476,8 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
         return ScanOutcome(2, failures)
     run_key = prepare_case(req, identity)
     journal = Journal(req.case, run_key)
+    timings: dict[str, float] = {}
+    clock = time.monotonic()
     plans: list[EvidencePlan] = []
     for spec in specs:
         try:
@@ -492,11 +494,15 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
     options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
                           req.containers)
+    timings["plan_s"] = round(time.monotonic() - clock, 2)
+    clock = time.monotonic()
     progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
     try:
         execute(units, options, journal, req, progress, say)
     finally:
         progress.close()
+    timings["units_s"] = round(time.monotonic() - clock, 2)
+    clock = time.monotonic()
     duplicates: list[Failure] = []
     tables, evidence_rows, accounting = assemble(plans, journal, duplicates)
     for dup in duplicates:
@@ -504,5 +510,6 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     failures += duplicates
     from seized.manifest import write_case
 
-    manifest = write_case(req, tables, evidence_rows, accounting, rule_set, started, failures)
+    timings["assemble_s"] = round(time.monotonic() - clock, 2)
+    manifest = write_case(req, tables, evidence_rows, accounting, rule_set, started, failures, timings)
     return ScanOutcome(1 if failures else 0, failures, manifest)

@@ -57,7 +57,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def write_case(req, tables: dict[str, pa.Table], evidence_rows: list[dict], accounting: dict, rule_set,
-               started: str, failures) -> dict:
+               started: str, failures, timings: dict[str, float]) -> dict:
     from seized.conductor import _utc_now
 
     written = {}
@@ -87,6 +87,7 @@ def write_case(req, tables: dict[str, pa.Table], evidence_rows: list[dict], acco
                                          "stored_md5", "stored_sha1", "verified")} for r in evidence_rows],
         "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
         "accounting": accounting,
+        "timings": timings,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
         "tables": written,
     }
     write_json_atomic(req.case / "manifest.json", manifest)
