@@ -9,7 +9,7 @@ holds the expanded bytes in memory. Nothing here is a stored fixture; every byte
 from a tool or a documented edit.
 
 Also here: `run_measured`, which runs `python -m seized ...` and reports the child's own
-peak RSS (os.wait4), so tests can state a memory bound per scan.
+peak RSS (psutil samples of the process tree), so tests can state a memory bound per scan.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+import psutil
 
 from tests import imaging
 
@@ -44,7 +46,7 @@ class Measured:
     returncode: int | None  # None when the scan was killed at the timeout
     stdout: str
     stderr: str
-    max_rss: int  # bytes, the child's own peak resident set (includes its waited children)
+    max_rss: int  # bytes, peak resident set of the scan and its descendants (sampled every 20 ms)
     seconds: float
 
     @property
@@ -54,22 +56,24 @@ class Measured:
 
 def run_measured(*args: str | os.PathLike[str], timeout: float = 120, env: Mapping[str, str] | None = None,
                  prefix: tuple[str, ...] = ()) -> Measured:
-    """`[prefix...] python -m seized ARGS...`; peak RSS from wait4, killed (by pid) at `timeout`."""
+    """`[prefix...] python -m seized ARGS...`; peak RSS sampled, killed (by process group) at `timeout`."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen([*prefix, sys.executable, "-m", "seized", *map(os.fspath, args)],
                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=REPO,
                                 env={**os.environ, **(env or {})}, start_new_session=True)
-        status, rusage = None, None
+        status = None
+        peak = 0
+        watched = psutil.Process(proc.pid)
         while True:
-            pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+            pid, st, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
-                status, rusage = st, ru
+                status = st
                 break
+            peak = max(peak, _tree_rss(watched))
             if time.monotonic() - start > timeout:
                 os.killpg(proc.pid, 9)  # the scan's own process group, started above
-                _, st, ru = os.wait4(proc.pid, 0)
-                rusage = ru
+                os.wait4(proc.pid, 0)
                 break
             time.sleep(0.02)
         proc.returncode = -1  # reaped by wait4; keep Popen from waiting again
@@ -78,7 +82,22 @@ def run_measured(*args: str | os.PathLike[str], timeout: float = 120, env: Mappi
         err.seek(0)
         code = os.waitstatus_to_exitcode(status) if status is not None else None
         return Measured(code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                        rusage.ru_maxrss * 1024, seconds)
+                        peak, seconds)
+
+
+def _tree_rss(process: "psutil.Process") -> int:
+    """RSS of a process and its descendants now. Sampled, because the child's own ru_maxrss
+    keeps the high-water mark of the forked test process from before exec (Linux)."""
+    total = 0
+    try:
+        for p in [process, *process.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
 
 
 def scan_args(images: list[Path], case: Path, rules: Path, *extra: str) -> list[str]:

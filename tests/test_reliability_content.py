@@ -11,7 +11,7 @@ Everything is planted as ordinary files in real ext4 images (mkfs.ext4 -d) and s
     finish within the time bound, and a control file next to them still yields its findings;
   * a user YARA rule on "a" over 50 MB of a's hits libyara's per-string match limit: bounded
     time and memory, and an `errors` row saying which bound was hit.
-Bounds are stated per test (peak RSS of the scan process from wait4; wall time).
+Bounds are stated per test (peak RSS of the scan process tree, sampled; wall time).
 """
 from __future__ import annotations
 
