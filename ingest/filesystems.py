@@ -12,6 +12,7 @@ from typing import Iterator
 
 import pytsk3
 
+from ingest.problems import one_line
 from ingest.images import ImageReader
 from ingest.volumes import VolumeImage, VolumeSpec
 
@@ -162,7 +163,7 @@ def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Wa
             directory = fs.open_dir(inode=dir_inode)
             entries = list(directory)
         except OSError as exc:
-            yield WalkProblem(volume.id, dir_path or "/", dir_inode, "directory", _one_line(exc))
+            yield WalkProblem(volume.id, dir_path or "/", dir_inode, "directory", one_line(exc))
             continue
         subdirs = []
         for entry in entries:
@@ -274,7 +275,7 @@ def _records(entry, volume: VolumeSpec, fs_type: str, block_size: int, path: str
                     aname = None
                 streams.append((aname or None, attr))
     except OSError as exc:
-        yield WalkProblem(volume.id, path, inode, "attributes", _one_line(exc))
+        yield WalkProblem(volume.id, path, inode, "attributes", one_line(exc))
     if kind != "file":
         yield FileRecord(**common, stream=None, size=int(meta.size), content=None,
                          skip_reason=None if kind == "dir" else f"not a regular file ({kind})",
@@ -298,11 +299,6 @@ def _records(entry, volume: VolumeSpec, fs_type: str, block_size: int, path: str
             skip = "name deleted and its metadata reused by another file"
         yield FileRecord(**common, stream=stream, size=size, content=None if skip else ref,
                          skip_reason=skip, owned=tuple(owned) if index == 0 else ())
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else exc.__class__.__name__
 
 
 def read_stream(fs: pytsk3.FS_Info, ref: ContentRef, block: int) -> Iterator[bytes]:

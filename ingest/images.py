@@ -249,11 +249,6 @@ def _ewf_reason(exc: BaseException) -> str:
     return last.split(": ", 1)[-1].rstrip(".")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1].strip() if text else exc.__class__.__name__
-
-
 @dataclass(frozen=True, slots=True)
 class ImageHashes:
     size: int

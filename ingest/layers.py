@@ -22,6 +22,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.images import ImageReader
 from ingest.volumes import Extent, VolumeSpec, nested, read_volume
@@ -83,7 +84,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
         try:
             fs = open_tsk(reader, volume)
         except OSError as exc:
-            tsk_error = _one_line(exc)
+            tsk_error = one_line(exc)
         else:
             out.status, out.fs_type, out.fs_kind = "walked", fs_type_name(fs), "tsk"
             out.layers = f"{volume.id} > {out.fs_type}"
@@ -97,7 +98,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
             out.status = "error"
             out.problems.append(WalkProblem(volume.id, None, None, "filesystem",
                                             f"XFS superblock found but the file system cannot be opened: "
-                                            f"{_one_line(exc)}"))
+                                            f"{one_line(exc)}"))
             return out
         out.status, out.fs_kind = "walked", "xfs"
         _collect(out, walk_xfs(handle, volume))
@@ -513,6 +514,3 @@ def _md0(volume: VolumeSpec, sb: bytes) -> Layer:
     return _md_layer(volume, "", level, disks, chunk, layout, f"0.{minor}", 0, size_kib * 1024, uuid, problems)
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else exc.__class__.__name__

@@ -22,6 +22,7 @@ from typing import Iterator
 
 import pyfsxfs
 
+from ingest.problems import one_line
 from ingest.filesystems import ContentRef, FileRecord, WalkProblem
 from ingest.images import ImageReader
 from ingest.volumes import VolumeSpec, read_volume
@@ -130,11 +131,6 @@ def open_xfs(reader: ImageReader, volume: VolumeSpec) -> XfsHandle:
     return XfsHandle(vol, XfsGeometry(block_size, ag_blocks, ag_block_log), f)
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else exc.__class__.__name__
-
-
 def _micros(entry, getter: str) -> int | None:
     try:
         ns = getattr(entry, getter)()
@@ -176,7 +172,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
     try:
         root = handle.volume.get_root_directory()
     except OSError as exc:
-        yield WalkProblem(volume.id, "/", None, "directory", _one_line(exc))
+        yield WalkProblem(volume.id, "/", None, "directory", one_line(exc))
         return
     stack: list[tuple[object, str, frozenset[int]]] = [(root, "", frozenset({root.inode_number}))]
     while stack:
@@ -184,7 +180,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
         try:
             count = directory.get_number_of_sub_file_entries()
         except OSError as exc:
-            yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, "directory", _one_line(exc))
+            yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, "directory", one_line(exc))
             continue
         subdirs = []
         for i in range(count):
@@ -193,7 +189,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
                 name = entry.get_name() or ""
             except (OSError, UnicodeError) as exc:
                 yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, "directory",
-                                  f"entry {i}: {_one_line(exc)}")
+                                  f"entry {i}: {one_line(exc)}")
                 continue
             path = f"{dir_path}/{name}"
             record = _record(entry, handle.geometry, volume, path, name)

@@ -21,6 +21,7 @@ from typing import Callable
 
 import pyarrow as pa
 
+from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
@@ -84,11 +85,6 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else exc.__class__.__name__
-
-
 # ---------------------------------------------------------------- planning
 
 
@@ -116,7 +112,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 fs = open_tsk(reader, slot)
             except OSError as exc:
                 # No TSK file system: XFS, or a storage layer (LVM2, md RAID, LUKS...) with volumes inside.
-                stack = walk_stack(reader, slot, tsk_error=_one_line(exc))
+                stack = walk_stack(reader, slot, tsk_error=one_line(exc))
                 row.update(status=stack.status, fs_type=stack.fs_type, layers=stack.layers)
                 records.extend(stack.records)
                 problems.extend(stack.problems)
@@ -324,7 +320,7 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             except Exception as exc:  # a unit that fails after retries is recorded, not fatal
                 result = UnitResult(unit.id, {"errors": pa.Table.from_pylist(
                     [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}",
-                          error=f"unit failed: {_one_line(exc)}")], schema=schema.WORKER_ERRORS)},
+                          error=f"unit failed: {one_line(exc)}")], schema=schema.WORKER_ERRORS)},
                     {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
             journal.save(result)
             progress.advance(unit.nbytes)
@@ -485,7 +481,7 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
         except ImageError as exc:
             failures.append(Failure(spec.path, str(exc)))
         except OSError as exc:
-            failures.append(Failure(spec.path, f"cannot read: {_one_line(exc)}"))
+            failures.append(Failure(spec.path, f"cannot read: {one_line(exc)}"))
     for f in failures:
         warn(f"{f.image}: {f.reason}")
     if not plans:

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from extractors.harvest import HarvestList, judge_harvest_list
 from extractors.registry import EXTRACTORS
+from ingest.problems import one_line
 from ingest import containers
 from ingest.filesystems import read_stream, open_tsk
 from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
@@ -156,7 +157,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
         for window in windows(hashed_blocks()):
             _scan_window(window, ctx, rules, rows, addresses)
     except OSError as exc:
-        rows.error(ctx, "read", _one_line(exc))
+        rows.error(ctx, "read", one_line(exc))
         result["status"] = "error"
         return result
     if stats_read[0] < ref.size:
@@ -254,22 +255,25 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
 
 
 def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: dict) -> None:
-    reader = _reader(image)
-    ctx = ObjectContext(task.volume, None, None, None, None, None, None, _identity, "unallocated")
-    data = reader.read(task.lo, task.hi - task.lo)
-    short = (task.hi - task.lo) - len(data)
-    own = task.end - task.start
-    stats["bytes_read"] += min(len(data), own)
-    if short > 0:
-        missing_own = max(0, task.end - max(task.start, task.lo + len(data)))
-        stats["bytes_unreadable"] += missing_own
-        rows.error(ctx, "unallocated", f"could not read image bytes {task.lo + len(data)}..{task.hi}")
-    lines_before = 0  # line numbers are not meaningful in unallocated space
-    window = Window(data, task.lo, task.start, task.end, False, lines_before)
-    _scan_window(window, ctx, rules, rows, [])
+    """Unowned bytes: the object is the image itself, so offset and image_offset are equal."""
+    ctx = ObjectContext(task.volume, None, None, None, None, None, None, _same_offset, "unallocated")
+    try:
+        data = _reader(image).read(task.lo, task.hi - task.lo)
+    except OSError as exc:  # a damaged EWF chunk: the whole region is unreadable, and said so
+        stats["bytes_unreadable"] += task.end - task.start
+        rows.error(ctx, "unallocated", f"could not read image bytes {task.start}..{task.end}: {one_line(exc)}")
+        return
+    read_end = task.lo + len(data)
+    missing = max(0, task.end - max(task.start, read_end))
+    stats["bytes_read"] += (task.end - task.start) - missing
+    stats["bytes_unreadable"] += missing
+    if read_end < task.hi:
+        rows.error(ctx, "unallocated", f"could not read image bytes {read_end}..{task.hi}")
+    # line numbers mean nothing in unallocated space
+    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, [])
 
 
-def _identity(offset: int) -> int:
+def _same_offset(offset: int) -> int:
     return offset
 
 
@@ -285,6 +289,3 @@ def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
     return out
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else exc.__class__.__name__
