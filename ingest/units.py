@@ -54,6 +54,16 @@ class Unit:
     nbytes: int = 0
 
 
+def unit_order(unit: Unit) -> tuple:
+    """A unit's place in the sorted tables: file units by their first stream, then the
+    volume's unallocated regions (path null sorts last) by image offset."""
+    if unit.kind == "files":
+        return table_order(unit.files[0])[:1] + (0,) + table_order(unit.files[0])[1:] + (0,)
+    if unit.kind == "regions":
+        return (unit.regions[0].volume, 1, "", 0, False, "", unit.regions[0].start)
+    return ("", -1, "", 0, False, "", 0)
+
+
 def _unit_id(image: ImageSpec, kind: str, key: str) -> str:
     h = hashlib.sha256(f"{image.path}\0{kind}\0{key}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:24]
@@ -63,14 +73,14 @@ def hash_unit(image: ImageSpec, size: int) -> Unit:
     return Unit(_unit_id(image, "hash", str(size)), image, "hash", nbytes=size)
 
 
-def _batched(items: Iterable[T], size_of: Callable[[T], int], max_bytes: int,
-             max_count: int) -> Iterator[tuple[list[T], int]]:
-    """Consecutive items grouped until the next would pass either bound (one item always fits)."""
+def _batched(items: Iterable[T], size_of: Callable[[T], int], max_bytes: int, max_count: int,
+             group_of: Callable[[T], str]) -> Iterator[tuple[list[T], int]]:
+    """Consecutive items of one group, grouped until the next would pass either bound (one item always fits)."""
     batch: list[T] = []
     size = 0
     for item in items:
         n = size_of(item)
-        if batch and (size + n > max_bytes or len(batch) >= max_count):
+        if batch and (size + n > max_bytes or len(batch) >= max_count or group_of(item) != group_of(batch[0])):
             yield batch, size
             batch, size = [], 0
         batch.append(item)
@@ -79,14 +89,27 @@ def _batched(items: Iterable[T], size_of: Callable[[T], int], max_bytes: int,
         yield batch, size
 
 
+def table_order(task: FileTask) -> tuple:
+    """Where a stream's findings sit in the sorted evidence tables (volume, path, inode, stream).
+
+    Python compares str by code point, which is the UTF-8 byte order Arrow sorts by; a
+    missing stream sorts last, as Arrow places nulls.
+    """
+    return (task.volume.id, task.path, task.ref.inode, task.stream is None, task.stream or "")
+
+
 def plan_file_units(image: ImageSpec, tasks: list[FileTask]) -> list[Unit]:
-    """Batches of streams in walk order, balanced by bytes; a large stream is a unit alone.
+    """Batches of streams in table order, balanced by bytes; a large stream is a unit alone.
 
     A stream is never split across units: its MD5/SHA-1/SHA-256 need one sequential pass,
-    and splitting would read its bytes twice.
+    and splitting would read its bytes twice. Batching in table order, one volume per
+    unit, makes each unit's findings a contiguous run of the final tables, so the
+    conductor writes them unit by unit instead of holding a whole table in memory.
     """
     units = []
-    for batch, size in _batched(tasks, lambda t: t.ref.size, FILE_BATCH_BYTES, FILE_BATCH_COUNT):
+    ordered = sorted(tasks, key=table_order)
+    for batch, size in _batched(ordered, lambda t: t.ref.size, FILE_BATCH_BYTES, FILE_BATCH_COUNT,
+                                lambda t: t.volume.id):
         key = ",".join(f"{t.index}:{t.ref.inode}:{t.ref.attr_id}" for t in batch)
         units.append(Unit(_unit_id(image, "files", key), image, "files", files=tuple(batch), nbytes=size))
     return units
@@ -100,10 +123,11 @@ def _region_tasks(regions: list[tuple[str, int, int]], overlap: int) -> Iterator
 
 
 def plan_region_units(image: ImageSpec, regions: list[tuple[str, int, int]], overlap: int) -> list[Unit]:
-    """Unowned image ranges cut into chunks; small neighbouring ranges share a unit."""
+    """Unowned image ranges cut into chunks; small neighbouring ranges of one volume share a unit."""
     units = []
     tasks = _region_tasks(regions, overlap)
-    for batch, size in _batched(tasks, lambda t: t.end - t.start, REGION_CHUNK, REGION_BATCH_COUNT):
+    for batch, size in _batched(tasks, lambda t: t.end - t.start, REGION_CHUNK, REGION_BATCH_COUNT,
+                                lambda t: t.volume):
         key = ",".join(f"{t.start}-{t.end}" for t in batch)
         units.append(Unit(_unit_id(image, "regions", key), image, "regions", regions=tuple(batch), nbytes=size))
     return units

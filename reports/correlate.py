@@ -55,6 +55,9 @@ def _part(kinds, values, evidence, refs) -> pa.Table:
 
 
 def correlations(tables: dict[str, pa.Table | None], redactor: Redactor) -> pa.Table:
+    evidence = tables.get("evidence")
+    if evidence is not None and evidence.num_rows < 2:  # nothing can be shared by one item
+        return SCHEMA.empty_table()
     parts: list[pa.Table] = []
     emails = tables.get("emails")
     if emails is not None and emails.num_rows:

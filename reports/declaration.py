@@ -373,27 +373,43 @@ class _Builder:
                                tuple(rows), caption))
 
     def _appendix_rows(self, table: str, t: pa.Table) -> list[dict]:
-        """Cited ids first, then one finding per (evidence, path, member), then the rest; at most 50."""
+        """Cited ids first, then one finding per (evidence, path, member), then the rest; at most 50.
+
+        Worked out in Arrow (index lookups, a group-by for first rows), so a table of
+        millions of rows never becomes millions of Python objects.
+        """
+        limit = APPENDIX_PER_CATEGORY
         cited = list(dict.fromkeys(self.cited.get(table, [])))
-        ids = t.column("finding_id").to_pylist()
-        index = {fid: i for i, fid in enumerate(ids)}
-        chosen = [index[f] for f in cited if f in index][:APPENDIX_PER_CATEGORY]
+        chosen: list[int] = []
+        if cited:
+            hits = pc.indices_nonzero(pc.is_in(t.column("finding_id"), value_set=pa.array(cited, pa.string())))
+            position = dict(zip(t.column("finding_id").take(hits).to_pylist(), hits.to_pylist()))
+            chosen = [position[f] for f in cited if f in position][:limit]
+        key_cols = ("evidence_id", "path", "member")
+
+        def key_of(i: int) -> tuple:
+            return tuple(t.column(c)[i].as_py() for c in key_cols)
+
+        seen_keys = {key_of(i) for i in chosen}
         seen_rows = set(chosen)
-        keys = list(zip(*(t.column(c).to_pylist() for c in ("evidence_id", "path", "member"))))
-        seen_keys = {keys[i] for i in chosen}
-        for i, key in enumerate(keys):
-            if len(chosen) >= APPENDIX_PER_CATEGORY:
-                break
-            if key not in seen_keys:
-                seen_keys.add(key)
-                seen_rows.add(i)
-                chosen.append(i)
-        for i in range(len(keys)):
-            if len(chosen) >= APPENDIX_PER_CATEGORY:
-                break
+        if len(chosen) < limit:
+            keyed = t.select(list(key_cols)).append_column("row", pa.array(range(t.num_rows), pa.int64()))
+            firsts = keyed.group_by(list(key_cols), use_threads=False).aggregate([("row", "min")])
+            # first row of each key in row order; keys already cited are passed over
+            for i in sorted(firsts.column("row_min").to_pylist())[:limit + len(seen_keys)]:
+                if len(chosen) >= limit:
+                    break
+                key = key_of(i)
+                if key not in seen_keys:
+                    seen_keys.add(key)
+                    seen_rows.add(i)
+                    chosen.append(i)
+        i = 0
+        while len(chosen) < limit and i < t.num_rows:
             if i not in seen_rows:
                 seen_rows.add(i)
                 chosen.append(i)
+            i += 1
         chosen.sort()
         return t.take(pa.array(chosen, pa.int64())).to_pylist() if chosen else []
 

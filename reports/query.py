@@ -71,27 +71,44 @@ class Query:
     def and_(self, *conds: Cond) -> "Query":
         return Query(self.table, self.where + conds, self.distinct)
 
-    def rows(self, tables: dict[str, pa.Table | None]) -> pa.Table | None:
-        """The rows the where clause keeps (None: table missing or a named column absent)."""
+    def _table(self, tables: dict[str, pa.Table | None]) -> pa.Table | None:
         table = tables.get(self.table)
         if table is None or any(c.column not in table.column_names for c in self.where):
             return None
-        if self.where and table.num_rows:
-            keep = self.where[0].mask(table)
-            for cond in self.where[1:]:
-                keep = pc.and_(keep, cond.mask(table))
-            table = table.filter(keep)
         return table
 
+    def _mask(self, table: pa.Table):
+        """Rows the where clause keeps, as a boolean column (None: every row)."""
+        if not self.where or table.num_rows == 0:
+            return None
+        keep = self.where[0].mask(table)
+        for cond in self.where[1:]:
+            keep = pc.and_(keep, cond.mask(table))
+        return keep
+
+    def rows(self, tables: dict[str, pa.Table | None], columns: list[str] | None = None) -> pa.Table | None:
+        """The rows the where clause keeps, only `columns` of them when given (None: table
+        missing or a named column absent). Selecting first keeps a filtered copy small."""
+        table = self._table(tables)
+        if table is None or (columns and any(c not in table.column_names for c in columns)):
+            return None
+        keep = self._mask(table)
+        if columns is not None:
+            table = table.select(columns)
+        return table if keep is None else table.filter(keep)
+
     def run(self, tables: dict[str, pa.Table | None]) -> int:
-        table = self.rows(tables)
+        table = self._table(tables)
         if table is None or table.num_rows == 0 or any(c not in table.column_names for c in self.distinct):
             return 0
         if not self.distinct:
-            return table.num_rows
+            keep = self._mask(table)
+            return table.num_rows if keep is None else int(pc.sum(keep).as_py() or 0)
         # One column: like SQL COUNT(DISTINCT col), nulls are not counted. Several columns:
         # distinct tuples, null being a value (a file's path with no archive member counts).
-        picked = table.select(list(self.distinct))
+        picked = self.rows(tables, list(self.distinct))
+        if picked.num_rows == 0:
+            return 0
         if len(self.distinct) == 1:
             return pc.count_distinct(picked.column(0)).as_py()
         return picked.group_by(list(self.distinct), use_threads=False).aggregate([]).num_rows

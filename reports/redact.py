@@ -94,16 +94,32 @@ class Redactor:
             return text
         text = _URL_PW.sub(lambda m: m.group(1) + MASK + m.group(3), text)
         text = _KV_PW.sub(lambda m: m.group(1) + MASK, text)
-        for value in self._scrub_list if scrub_known else ():
+        for value in self._scrub_candidates(text) if scrub_known else ():
             if value in text:
                 text = text.replace(value, MASK)
         return text
 
+    def _scrub_candidates(self, text: str) -> list[str]:
+        """Known secrets that occur in `text`, longest first (so a secret containing another
+        is removed whole), found through an index of their first characters: one dict lookup
+        per position instead of one substring search per known secret."""
+        order, by_prefix, with_mask = self._scrub_index
+        found = set(with_mask)  # these could appear only once MASK is put in; always tried
+        for i in range(len(text) - MIN_SCRUB_LENGTH + 1):
+            for value in by_prefix.get(text[i:i + MIN_SCRUB_LENGTH], ()):
+                if text.startswith(value, i):
+                    found.add(value)
+        return sorted(found, key=order.__getitem__)
+
     @property
-    def _scrub_list(self) -> tuple[str, ...]:
-        # Longest first so that a secret containing another is removed whole.
+    def _scrub_index(self) -> tuple[dict[str, int], dict[str, list[str]], tuple[str, ...]]:
         cached = self.__dict__.get("_scrub")
         if cached is None:
-            cached = tuple(sorted((s for s in self.known if len(s) >= MIN_SCRUB_LENGTH), key=lambda s: (-len(s), s)))
+            ordered = sorted((s for s in self.known if len(s) >= MIN_SCRUB_LENGTH), key=lambda s: (-len(s), s))
+            by_prefix: dict[str, list[str]] = {}
+            for value in ordered:
+                by_prefix.setdefault(value[:MIN_SCRUB_LENGTH], []).append(value)
+            with_mask = tuple(v for v in ordered if MASK[0] in v)
+            cached = ({v: i for i, v in enumerate(ordered)}, by_prefix, with_mask)
             object.__setattr__(self, "_scrub", cached)
         return cached

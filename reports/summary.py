@@ -62,9 +62,8 @@ def _table_section(case: CaseData, name: str, base: tuple[Cond, ...]) -> dict:
     for cols in DISTINCT.get(name, ()):
         if table is not None and all(c in table.column_names for c in cols):
             out["distinct_" + "_".join(cols)] = counted(Query(name, base, cols), tables)
-    subset = Query(name, base).rows(tables)
     for column in CATEGORY_COLUMNS:
-        values = _values(subset, column)
+        values = _values(Query(name, base).rows(tables, [column]), column)
         if values:
             is_list = pa.types.is_list(table.schema.field(column).type)
             out["by_" + column] = {str(v).lower() if isinstance(v, bool) else v:

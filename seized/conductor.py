@@ -25,7 +25,7 @@ from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
-from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units
+from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_order
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from reports import schema
 from seized import tables as tbl
@@ -325,6 +325,8 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             journal.save(result)
             progress.advance(unit.nbytes)
             fut.release()
+            del result
+            pa.default_memory_pool().release_unused()  # a large unit's buffers go back to the system now
 
 
 # ---------------------------------------------------------------- assembly
@@ -358,94 +360,148 @@ def _file_rows(plan: EvidencePlan, results: dict[int, dict]) -> list[dict]:
     return rows
 
 
-def _files_table(rows: list[dict], evidence_id: str) -> pa.Table:
-    for r in rows:
-        r["evidence_id"] = evidence_id
-    return pa.Table.from_pylist(rows, schema=schema.FILES)
+@dataclass
+class Assembled:
+    """What assembly wrote: table name -> (path, rows), plus the evidence rows and accounting."""
+    tables: dict[str, tuple[Path, int]]
+    evidence_rows: list[dict]
+    accounting: dict
+    held_in_memory: list[str]  # tables whose runs came out of order and were sorted whole (should be none)
 
 
-def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure]
-             ) -> tuple[dict[str, pa.Table], list[dict], dict]:
-    """Tables for the whole case, the evidence rows, and accounting per evidence id."""
-    parts: dict[str, list[pa.Table]] = {}
+def _evidence_row(plan: EvidencePlan, evidence_id: str, h: dict) -> dict:
+    stored_md5, stored_sha1 = h.get("stored_md5"), h.get("stored_sha1")
+    verified = None
+    if stored_md5 or stored_sha1:
+        verified = (not stored_md5 or stored_md5 == h["md5"]) and (not stored_sha1 or stored_sha1 == h["sha1"])
+    return dict(
+        evidence_id=evidence_id, path=plan.spec.path, segments=h.get("segments") or list(plan.spec.segments),
+        format=plan.spec.format, size=h["size"], md5=h["md5"], sha1=h["sha1"], sha256=h["sha256"],
+        stored_md5=stored_md5, stored_sha1=stored_sha1, verified=verified,
+        volume_system=plan.layout.volume_system, volumes=len(plan.volume_rows), acquisition=h.get("acquisition"),
+    )
+
+
+def _accounting(plan: EvidencePlan, file_rows: list[dict], bytes_read: int, unreadable: int) -> dict:
+    statuses = [r["status"] for r in file_rows]
+    reasons: dict[str, int] = {}
+    for r in file_rows:
+        if r["status"] == "skipped":
+            reasons[r["skip_reason"] or "unspecified"] = reasons.get(r["skip_reason"] or "unspecified", 0) + 1
+    return {
+        "files_seen": len(file_rows),
+        "files_scanned": statuses.count("scanned"),
+        "files_skipped": statuses.count("skipped"),
+        "files_errored": statuses.count("error"),
+        "skip_reasons": dict(sorted(reasons.items())),
+        "image_bytes": plan.size,
+        "allocated_bytes": plan.owned_bytes,
+        "unallocated_scanned_bytes": bytes_read,
+        "unreadable_bytes": unreadable + (plan.region_bytes - bytes_read - unreadable),
+        "unallocated_planned_bytes": plan.region_bytes,
+    }
+
+
+def _finding_runs(name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal):
+    """The table's rows as sorted runs, one per unit, in the order of the final table."""
+    final = tbl.final_schema(name)
+    for evidence_id, plan in cited:
+        for unit in sorted(plan.units, key=unit_order):
+            table = journal.load_table(unit.id, name)
+            if table is None or table.num_rows == 0:
+                continue
+            run = tbl.with_evidence_id(table, evidence_id, final)
+            if "finding_id" in run.column_names:
+                run = tbl.add_finding_ids(name, run)
+            yield tbl.sort_table(run)
+
+
+def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal,
+                    held: list[str]) -> tuple[Path, int]:
+    """Stream a finding table to Parquet unit by unit; sort it whole only if the runs overlap."""
+    writer = tbl.SortedTableWriter(case, name, tbl.final_schema(name))
+    try:
+        for run in _finding_runs(name, cited, journal):
+            writer.append(run)
+            del run
+            pa.default_memory_pool().release_unused()
+    except tbl.OutOfOrder:
+        writer.abort()
+        held.append(name)
+        runs = list(_finding_runs(name, cited, journal)) or [tbl.final_schema(name).empty_table()]
+        table = tbl.sort_table(pa.concat_tables(runs))
+        return tbl.write_table(case, name, table), table.num_rows
+    return writer.close(), writer.rows
+
+
+def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure], case: Path) -> Assembled:
+    """Write the case's tables from the journal, one unit's rows in memory at a time.
+
+    Evidence items are written in evidence_id order and each unit's rows are a contiguous
+    run of the sorted table (ingest.units plans them so), so no table is ever held whole.
+    """
+    cited: list[tuple[str, EvidencePlan]] = []
+    hashes: dict[str, dict] = {}
     first_path: dict[str, str] = {}
-    evidence_rows = []
-    accounting = {}
     for plan in plans:
-        h = journal.load(plan.hash_unit.id).stats
+        h = journal.load_stats(plan.hash_unit.id)
         if "sha256" not in h:  # the hash pass itself failed: the image cannot be cited
             duplicates.append(Failure(plan.spec.path, "the image could not be read to hash it; not reported"))
             continue
         evidence_id = evidence_id_for(h["sha256"])
-        if evidence_id in accounting:  # the same media given twice: its tables once
+        if evidence_id in first_path:  # the same media given twice: its tables once
             duplicates.append(Failure(plan.spec.path, f"same media as {first_path[evidence_id]}; reported once"))
             continue
         first_path[evidence_id] = plan.spec.path
-        accounting[evidence_id] = {}
-        stored_md5, stored_sha1 = h.get("stored_md5"), h.get("stored_sha1")
-        verified = None
-        if stored_md5 or stored_sha1:
-            verified = (not stored_md5 or stored_md5 == h["md5"]) and (not stored_sha1 or stored_sha1 == h["sha1"])
-        evidence_rows.append(dict(
-            evidence_id=evidence_id, path=plan.spec.path, segments=h.get("segments") or list(plan.spec.segments),
-            format=plan.spec.format, size=h["size"], md5=h["md5"], sha1=h["sha1"], sha256=h["sha256"],
-            stored_md5=stored_md5, stored_sha1=stored_sha1, verified=verified,
-            volume_system=plan.layout.volume_system, volumes=len(plan.volume_rows), acquisition=h.get("acquisition"),
-        ))
+        hashes[evidence_id] = h
+        cited.append((evidence_id, plan))
+    cited.sort(key=lambda item: item[0])
+
+    written: dict[str, tuple[Path, int]] = {}
+    evidence_rows, accounting, errors = [], {}, []
+    files = tbl.SortedTableWriter(case, "files", schema.FILES)
+    volumes = tbl.SortedTableWriter(case, "volumes", schema.VOLUMES)
+    for evidence_id, plan in cited:
+        h = hashes[evidence_id]
+        evidence_rows.append(_evidence_row(plan, evidence_id, h))
         results: dict[int, dict] = {}
-        unit_tables: dict[str, list[pa.Table]] = {}
         bytes_read = unreadable = 0
         for unit in plan.units:
-            res = journal.load(unit.id)
             if unit.kind == "regions":
-                bytes_read += res.stats.get("bytes_read", 0)
-                unreadable += res.stats.get("bytes_unreadable", 0)
-            for name, table in res.tables.items():
-                if name == "file_results":
-                    for row in table.to_pylist():
-                        results[row["index"]] = row
-                else:
-                    unit_tables.setdefault(name, []).append(table)
+                stats = journal.load_stats(unit.id)
+                bytes_read += stats.get("bytes_read", 0)
+                unreadable += stats.get("bytes_unreadable", 0)
+            table = journal.load_table(unit.id, "file_results")
+            if table is not None:
+                for row in table.to_pylist():
+                    results[row["index"]] = row
+            table = journal.load_table(unit.id, "errors")
+            if table is not None and table.num_rows:
+                errors.append(tbl.with_evidence_id(table, evidence_id, schema.ERRORS))
         file_rows = _file_rows(plan, results)
-        parts.setdefault("files", []).append(_files_table(file_rows, evidence_id))
-        vol_rows = [dict(r, evidence_id=evidence_id) for r in plan.volume_rows]
-        parts.setdefault("volumes", []).append(pa.Table.from_pylist(vol_rows, schema=schema.VOLUMES))
+        accounting[evidence_id] = _accounting(plan, file_rows, bytes_read, unreadable)
+        for r in file_rows:
+            r["evidence_id"] = evidence_id
+        files.append(tbl.sort_table(pa.Table.from_pylist(file_rows, schema=schema.FILES)))
+        del file_rows, results
+        volumes.append(tbl.sort_table(pa.Table.from_pylist(
+            [dict(r, evidence_id=evidence_id) for r in plan.volume_rows], schema=schema.VOLUMES)))
         walk_errors = [dict(evidence_id=evidence_id, volume=p.volume, path=p.path, inode=p.inode, member=None,
                             stage=p.stage, error=p.error) for p in plan.problems]
         for off, n in h.get("unreadable", []):
             walk_errors.append(dict(evidence_id=evidence_id, volume=None, path=None, inode=None, member=None,
                                     stage="image", error=f"unreadable image bytes {off}..{off + n} (hashed as zeros)"))
-        parts.setdefault("errors", []).append(pa.Table.from_pylist(walk_errors, schema=schema.ERRORS))
-        for name, tables in unit_tables.items():
-            final = tbl.final_schema(name)
-            parts.setdefault(name, []).extend(tbl.with_evidence_id(t, evidence_id, final) for t in tables)
-        statuses = [r["status"] for r in file_rows]
-        reasons: dict[str, int] = {}
-        for r in file_rows:
-            if r["status"] == "skipped":
-                reasons[r["skip_reason"] or "unspecified"] = reasons.get(r["skip_reason"] or "unspecified", 0) + 1
-        accounting[evidence_id] = {
-            "files_seen": len(file_rows),
-            "files_scanned": statuses.count("scanned"),
-            "files_skipped": statuses.count("skipped"),
-            "files_errored": statuses.count("error"),
-            "skip_reasons": dict(sorted(reasons.items())),
-            "image_bytes": plan.size,
-            "allocated_bytes": plan.owned_bytes,
-            "unallocated_scanned_bytes": bytes_read,
-            "unreadable_bytes": unreadable + (plan.region_bytes - bytes_read - unreadable),
-            "unallocated_planned_bytes": plan.region_bytes,
-        }
-    out = {}
-    for name in ["files", "volumes", "errors"] + tbl.finding_table_names():
-        final = tbl.final_schema(name)
-        tables = [t for t in parts.get(name, []) if t.num_rows] or [final.empty_table()]
-        table = pa.concat_tables(tables)
-        if "finding_id" in table.column_names:
-            table = tbl.add_finding_ids(name, table)
-        out[name] = tbl.sort_table(table)
-    out["evidence"] = tbl.sort_table(pa.Table.from_pylist(evidence_rows, schema=schema.EVIDENCE))
-    return out, evidence_rows, accounting
+        errors.append(pa.Table.from_pylist(walk_errors, schema=schema.ERRORS))
+    written["files"] = (files.close(), files.rows)
+    written["volumes"] = (volumes.close(), volumes.rows)
+    error_table = tbl.sort_table(pa.concat_tables(errors or [schema.ERRORS.empty_table()]))
+    written["errors"] = (tbl.write_table(case, "errors", error_table), error_table.num_rows)
+    held: list[str] = []
+    for name in tbl.finding_table_names():
+        written[name] = _write_findings(case, name, cited, journal, held)
+    evidence = tbl.sort_table(pa.Table.from_pylist(evidence_rows, schema=schema.EVIDENCE))
+    written["evidence"] = (tbl.write_table(case, "evidence", evidence), evidence.num_rows)
+    return Assembled(written, evidence_rows, accounting, held)
 
 
 # ---------------------------------------------------------------- the scan
@@ -500,12 +556,12 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     timings["units_s"] = round(time.monotonic() - clock, 2)
     clock = time.monotonic()
     duplicates: list[Failure] = []
-    tables, evidence_rows, accounting = assemble(plans, journal, duplicates)
+    assembled = assemble(plans, journal, duplicates, req.case)
     for dup in duplicates:
         warn(f"{dup.image}: {dup.reason}")
     failures += duplicates
     from seized.manifest import write_case
 
     timings["assemble_s"] = round(time.monotonic() - clock, 2)
-    manifest = write_case(req, tables, evidence_rows, accounting, rule_set, started, failures, timings)
+    manifest = write_case(req, assembled, rule_set, started, failures, timings)
     return ScanOutcome(1 if failures else 0, failures, manifest)

@@ -52,5 +52,16 @@ class Journal:
         stats = json.loads((folder / "stats.json").read_text())
         return UnitResult(unit_id, tables, stats)
 
+    def load_table(self, unit_id: str, name: str) -> pa.Table | None:
+        """One table of a finished unit (memory-mapped), None when the unit produced none."""
+        path = self.root / unit_id / f"{name}.arrow"
+        if not path.is_file():
+            return None
+        with pa.memory_map(str(path)) as source:
+            return ipc.open_file(source).read_all()
+
+    def load_stats(self, unit_id: str) -> dict:
+        return json.loads((self.root / unit_id / "stats.json").read_text())
+
     def discard(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)

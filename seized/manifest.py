@@ -12,9 +12,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import pyarrow as pa
 
-from seized import tables as tbl
 
 DEPENDENCIES = (
     "seized", "pytsk3", "libewf-python", "libfsxfs-python", "libvslvm-python", "yara-python", "dask",
@@ -56,15 +54,13 @@ def write_json_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def write_case(req, tables: dict[str, pa.Table], evidence_rows: list[dict], accounting: dict, rule_set,
-               started: str, failures, timings: dict[str, float]) -> dict:
+def write_case(req, assembled, rule_set, started: str, failures, timings: dict[str, float]) -> dict:
+    """manifest.json for the tables `assembled` wrote (seized.conductor.Assembled)."""
     from seized.conductor import _utc_now
 
-    written = {}
-    for name in sorted(tables):
-        path = tbl.write_table(req.case, name, tables[name])
-        written[name] = {"path": str(path.relative_to(req.case)), "rows": tables[name].num_rows,
-                         "sha256": file_sha256(path)}
+    evidence_rows, accounting = assembled.evidence_rows, assembled.accounting
+    written = {name: {"path": str(path.relative_to(req.case)), "rows": rows, "sha256": file_sha256(path)}
+               for name, (path, rows) in sorted(assembled.tables.items())}
     manifest = {
         "tool": {"name": "seized", "version": dependency_versions()["seized"]},
         "dependencies": dependency_versions(),
@@ -87,7 +83,9 @@ def write_case(req, tables: dict[str, pa.Table], evidence_rows: list[dict], acco
                                          "stored_md5", "stored_sha1", "verified")} for r in evidence_rows],
         "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
         "accounting": accounting,
-        "timings": timings,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
+        "timings": timings,
+        # tables whose unit runs overlapped and had to be sorted whole in memory (expected: none)
+        "tables_sorted_in_memory": assembled.held_in_memory,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
         "tables": written,
     }
     write_json_atomic(req.case / "manifest.json", manifest)

@@ -51,6 +51,7 @@ def finding_table_names() -> list[str]:
     return sorted(finding_classes())
 
 
+_ID_SLICE = 65536
 _NULL = "\x00"  # stands for a missing value in the id key; no text value contains it
 _SEP = "\x1e"  # between columns
 _ITEM = "\x1f"  # between the items of a list column
@@ -76,11 +77,17 @@ def add_finding_ids(name: str, table: pa.Table) -> pa.Table:
     loc_cols = ["evidence_id", "volume", "inode", "stream", "path", "member", "offset", "image_offset", "extractor"]
     if table.num_rows == 0:
         return table
-    parts = [pa.array([name] * table.num_rows, pa.string())] + [_as_text(table.column(c)) for c in loc_cols + value_cols]
-    keys = pc.binary_join_element_wise(*parts, _SEP).to_pylist()
     sha = hashlib.sha256
-    ids = [sha(k.encode("utf-8", "surrogatepass")).hexdigest()[:FINDING_ID_HEX] for k in keys]
-    return table.set_column(table.schema.get_field_index("finding_id"), "finding_id", pa.array(ids, pa.string()))
+    chunks = []
+    for start in range(0, table.num_rows, _ID_SLICE):  # bounded: never a Python str per row of a whole run
+        part = table.slice(start, _ID_SLICE)
+        cols = [pa.array([name] * part.num_rows, pa.string())] + [_as_text(part.column(c))
+                                                                  for c in loc_cols + value_cols]
+        keys = pc.binary_join_element_wise(*cols, _SEP).to_pylist()
+        chunks.append(pa.array([sha(k.encode("utf-8", "surrogatepass")).hexdigest()[:FINDING_ID_HEX] for k in keys],
+                               pa.string()))
+    ids = pa.chunked_array(chunks, pa.string())
+    return table.set_column(table.schema.get_field_index("finding_id"), "finding_id", ids)
 
 
 def with_evidence_id(table: pa.Table, evidence_id: str, final: pa.Schema) -> pa.Table:
@@ -97,28 +104,92 @@ def with_evidence_id(table: pa.Table, evidence_id: str, final: pa.Schema) -> pa.
     return pa.Table.from_arrays(arrays, schema=final)
 
 
+def _sort_keys(sch: pa.Schema) -> list[tuple[str, str]]:
+    names = [k for k in SORT_KEYS if k in sch.names]
+    names += [f.name for f in sch if f.name not in names and not pa.types.is_list(f.type)]
+    return [(n, "ascending") for n in names]
+
+
 def sort_table(table: pa.Table) -> pa.Table:
-    names = [k for k in SORT_KEYS if k in table.column_names]
-    names += [c for c in table.column_names
-              if c not in names and not pa.types.is_list(table.schema.field(c).type)]
-    if not names:
+    keys = _sort_keys(table.schema)
+    if not keys or table.num_rows < 2:
         return table
-    indices = pc.sort_indices(table, sort_keys=[(n, "ascending") for n in names])
-    return table.take(indices)
+    return table.take(pc.sort_indices(table, sort_keys=keys))
 
 
-def write_table(case: Path, name: str, table: pa.Table) -> Path:
-    """Write atomically: a half-written table never sits under its final name."""
-    folder = case / "tables" / name
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    final = folder / "part-0.parquet"
-    tmp = folder / ".part-0.parquet.tmp"
-    pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024, write_statistics=True)
-    os.chmod(tmp, 0o600)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    return final
+ROW_GROUP_ROWS = 256 * 1024
+
+
+class OutOfOrder(Exception):
+    """A run handed to SortedTableWriter would not follow the rows already written."""
+
+
+class SortedTableWriter:
+    """A table written from sorted runs, in fixed row groups, never held whole in memory.
+
+    Runs must arrive in the final order (the unit plan guarantees it; `append` checks
+    each seam with Arrow's own sort and raises OutOfOrder otherwise). Row groups are cut
+    every ROW_GROUP_ROWS rows whatever the runs' sizes, so the file's bytes do not depend
+    on how rows were batched. Written under a temporary name and renamed on `close`.
+    """
+
+    def __init__(self, case: Path, name: str, sch: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+        self.group = row_group_rows
+        folder = case / "tables" / name
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.final = folder / "part-0.parquet"
+        self.tmp = folder / ".part-0.parquet.tmp"
+        self.schema = sch
+        self.rows = 0
+        self._keys = _sort_keys(sch)
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._last: pa.Table | None = None
+        self._writer = pq.ParquetWriter(self.tmp, sch, compression="zstd", write_statistics=True)
+
+    def append(self, run: pa.Table) -> None:
+        if run.num_rows == 0:
+            return
+        run = run.cast(self.schema) if run.schema != self.schema else run
+        if self._last is not None and self._keys:
+            seam = pa.concat_tables([self._last, run.slice(0, 1)])
+            if pc.sort_indices(seam, sort_keys=self._keys).to_pylist() != [0, 1]:
+                raise OutOfOrder(f"{self.final.parent.name}: a run starts before the rows already written")
+        self._last = run.slice(run.num_rows - 1, 1)
+        self._pending.append(run)
+        self._pending_rows += run.num_rows
+        self.rows += run.num_rows
+        if self._pending_rows >= self.group:
+            buffered = pa.concat_tables(self._pending)
+            cut = (buffered.num_rows // self.group) * self.group
+            for start in range(0, cut, self.group):
+                self._writer.write_table(buffered.slice(start, self.group), row_group_size=self.group)
+            rest = buffered.slice(cut)
+            self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def close(self) -> Path:
+        if self._pending_rows:
+            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self.group)
+        self._pending = []
+        self._writer.close()
+        os.chmod(self.tmp, 0o600)
+        with open(self.tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, self.final)
+        return self.final
+
+    def abort(self) -> None:
+        self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def write_table(case: Path, name: str, table: pa.Table, row_group_rows: int = ROW_GROUP_ROWS) -> Path:
+    """Write a table held in memory (small tables, and the fallback for out-of-order runs)."""
+    writer = SortedTableWriter(case, name, table.schema, row_group_rows)
+    writer._keys = []  # already sorted as a whole; nothing to check
+    for batch in table.to_batches(row_group_rows):
+        writer.append(pa.Table.from_batches([batch], table.schema))
+    return writer.close()
 
 
 def read_table(case: Path, name: str) -> pa.Table:
