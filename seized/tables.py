@@ -168,8 +168,9 @@ class SortedTableWriter:
             self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
 
     def close(self) -> Path:
-        if self._pending_rows:
-            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=self.group)
+        if self._pending_rows or self.rows == 0:  # an empty table gets its one empty row group, as pyarrow writes it
+            self._writer.write_table(pa.concat_tables(self._pending or [self.schema.empty_table()]),
+                                     row_group_size=self.group)
         self._pending = []
         self._writer.close()
         os.chmod(self.tmp, 0o600)

@@ -43,6 +43,8 @@ def test_reference_scan_is_complete(reference: Scan) -> None:
     assert len(snap.rows["evidence"]) == 1
     ids = [r["finding_id"] for r in snap.rows["emails"]]
     assert len(ids) == len(set(ids)), "finding ids are not unique"
+    manifest = json.loads((reference.case / "manifest.json").read_text())
+    assert manifest["tables_sorted_in_memory"] == [], "unit runs overlapped: a table was sorted whole in memory"
 
 
 @pytest.fixture(scope="module")
