@@ -25,13 +25,13 @@ from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
-from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_order
+from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_cost, unit_order
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from reports import schema
 from seized import tables as tbl
 from seized.journal import Journal
 from seized.scanning import OVERLAP
-from seized.worker import ScanOptions, UnitResult, run_unit
+from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
 
 
 class CaseError(Exception):
@@ -306,8 +306,9 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
         from distributed import as_completed
 
         opts = client.scatter(options, broadcast=True)
-        # the long single-pass image hashes first, then the largest units
-        ordered = sorted(todo, key=lambda u: (u.kind != "hash", -u.nbytes, u.id))
+        # the long single-pass image hashes first, then the costliest units, so no long unit
+        # starts last and leaves the other workers idle at the end
+        ordered = sorted(todo, key=lambda u: (u.kind != "hash", -unit_cost(u), u.id))
         futures = {
             client.submit(run_unit, u, opts, key=f"{u.kind}-{u.id}", retries=3, pure=False,
                           priority=len(ordered) - i): u
@@ -318,9 +319,9 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             try:
                 result: UnitResult = fut.result()
             except Exception as exc:  # a unit that fails after retries is recorded, not fatal
-                result = UnitResult(unit.id, {"errors": pa.Table.from_pylist(
+                result = UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
                     [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}",
-                          error=f"unit failed: {one_line(exc)}")], schema=schema.WORKER_ERRORS)},
+                          error=f"unit failed: {one_line(exc)}")], schema=schema.WORKER_ERRORS))},
                     {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
             journal.save(result)
             progress.advance(unit.nbytes)

@@ -32,9 +32,8 @@ class Journal:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(mode=0o700)
-        for name, table in result.tables.items():
-            with ipc.new_file(tmp / f"{name}.arrow", table.schema) as writer:
-                writer.write_table(table)
+        for name, data in result.tables.items():  # Arrow IPC file bytes, as the worker made them
+            (tmp / f"{name}.arrow").write_bytes(data)
         (tmp / "stats.json").write_text(json.dumps(result.stats, sort_keys=True))
         for f in tmp.iterdir():
             os.chmod(f, 0o600)
@@ -42,15 +41,6 @@ class Journal:
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-
-    def load(self, unit_id: str) -> UnitResult:
-        folder = self.root / unit_id
-        tables = {}
-        for f in sorted(folder.glob("*.arrow")):
-            with pa.memory_map(str(f)) as source:
-                tables[f.stem] = ipc.open_file(source).read_all()
-        stats = json.loads((folder / "stats.json").read_text())
-        return UnitResult(unit_id, tables, stats)
 
     def load_table(self, unit_id: str, name: str) -> pa.Table | None:
         """One table of a finished unit (memory-mapped), None when the unit produced none."""

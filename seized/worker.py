@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.ipc
 
 from extractors.harvest import HarvestList, judge_harvest_list
 from extractors.registry import EXTRACTORS
@@ -41,9 +42,22 @@ class ScanOptions:
 
 @dataclass(slots=True)
 class UnitResult:
+    """A finished unit: its tables as Arrow IPC file bytes, ready for the journal as they are.
+
+    Bytes, not tables: one contiguous buffer per table crosses from worker to conductor
+    without pickling thousands of small column chunks, and the conductor writes it to the
+    journal without decoding it (it reads tables back only when it assembles the case).
+    """
     unit_id: str
-    tables: dict[str, pa.Table] = field(default_factory=dict)
+    tables: dict[str, bytes] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+
+
+def ipc_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def _image_identity(spec: ImageSpec) -> tuple:
@@ -100,7 +114,7 @@ def run_unit(unit: Unit, options: ScanOptions) -> UnitResult:
             _scan_region(unit.image, task, rules, rows, stats)
         tables = {}
     tables.update(_to_arrow(rows))
-    return UnitResult(unit.id, tables, stats)
+    return UnitResult(unit.id, {name: ipc_bytes(t) for name, t in tables.items()}, stats)
 
 
 def _run_hash(unit: Unit) -> UnitResult:
@@ -282,8 +296,7 @@ def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
 
     out = {}
     for name, batches in rows.batches.items():
-        sch = worker_schema(name)
-        out[name] = pa.concat_tables([pa.Table.from_pydict(b, schema=sch) for b in batches])
+        out[name] = pa.concat_tables(batches)
     if rows.errors:
         out["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
     return out
