@@ -424,8 +424,6 @@ def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]]
     try:
         for run in _finding_runs(name, cited, journal):
             writer.append(run)
-            del run
-            pa.default_memory_pool().release_unused()
     except tbl.OutOfOrder:
         writer.abort()
         held.append(name)
@@ -500,6 +498,7 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
     held: list[str] = []
     for name in tbl.finding_table_names():
         written[name] = _write_findings(case, name, cited, journal, held)
+        pa.default_memory_pool().release_unused()
     evidence = tbl.sort_table(pa.Table.from_pylist(evidence_rows, schema=schema.EVIDENCE))
     written["evidence"] = (tbl.write_table(case, "evidence", evidence), evidence.num_rows)
     return Assembled(written, evidence_rows, accounting, held)

@@ -54,6 +54,7 @@ class UnitResult:
 
 
 def ipc_bytes(table: pa.Table) -> bytes:
+    table = table.combine_chunks()  # one batch, not one per window and extractor: assembly sorts it fast
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
