@@ -512,5 +512,3 @@ def _md0(volume: VolumeSpec, sb: bytes) -> Layer:
     if md_sb0_checksum(sb) != struct.unpack_from("<I", sb, 38 * 4)[0]:
         problems.append(WalkProblem(volume.id, None, None, "layer", "md: 0.90 superblock checksum mismatch (read anyway)"))
     return _md_layer(volume, "", level, disks, chunk, layout, f"0.{minor}", 0, size_kib * 1024, uuid, problems)
-
-

@@ -58,7 +58,8 @@ def unit_order(unit: Unit) -> tuple:
     """A unit's place in the sorted tables: file units by their first stream, then the
     volume's unallocated regions (path null sorts last) by image offset."""
     if unit.kind == "files":
-        return table_order(unit.files[0])[:1] + (0,) + table_order(unit.files[0])[1:] + (0,)
+        volume, *rest = table_order(unit.files[0])
+        return (volume, 0, *rest, 0)
     if unit.kind == "regions":
         return (unit.regions[0].volume, 1, "", 0, False, "", unit.regions[0].start)
     return ("", -1, "", 0, False, "", 0)

@@ -326,8 +326,6 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             journal.save(result)
             progress.advance(unit.nbytes)
             fut.release()
-            del result
-            pa.default_memory_pool().release_unused()  # a large unit's buffers go back to the system now
 
 
 # ---------------------------------------------------------------- assembly

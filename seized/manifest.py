@@ -12,8 +12,6 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-
-
 DEPENDENCIES = (
     "seized", "pytsk3", "libewf-python", "libfsxfs-python", "libvslvm-python", "yara-python", "dask",
     "distributed", "pyarrow", "email-validator", "tldextract", "click", "rich", "python-docx", "matplotlib",
@@ -83,9 +81,9 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
                                          "stored_md5", "stored_sha1", "verified")} for r in evidence_rows],
         "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
         "accounting": accounting,
-        "timings": timings,
+        "timings": timings,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
         # tables whose unit runs overlapped and had to be sorted whole in memory (expected: none)
-        "tables_sorted_in_memory": assembled.held_in_memory,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
+        "tables_sorted_in_memory": assembled.held_in_memory,
         "tables": written,
     }
     write_json_atomic(req.case / "manifest.json", manifest)

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from extractors.base import Extractor, Finding, LimitReached, Source
+from seized.tables import worker_schema
 
 OVERLAP = 64 * 1024
 
@@ -108,8 +109,6 @@ class Rows:
 
     def add(self, table: str, columns: dict[str, list]) -> None:
         """Columns become Arrow at once: a unit's findings held as Python strings cost twice as much."""
-        from seized.tables import worker_schema
-
         self.batches[table].append(pa.Table.from_pydict(columns, schema=worker_schema(table)))
 
     def error(self, ctx: ObjectContext | None, stage: str, error: str, volume: str | None = None) -> None:

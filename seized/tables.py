@@ -32,6 +32,7 @@ def finding_classes() -> dict[str, type]:
     return classes
 
 
+@cache  # asked for once per window and extractor on the worker's hot path
 def worker_schema(name: str) -> pa.Schema:
     if name == "errors":
         return schema.WORKER_ERRORS
@@ -40,6 +41,7 @@ def worker_schema(name: str) -> pa.Schema:
     return schema.finding_schema(finding_classes()[name], worker=True)
 
 
+@cache
 def final_schema(name: str) -> pa.Schema:
     fixed = {"evidence": schema.EVIDENCE, "volumes": schema.VOLUMES, "files": schema.FILES, "errors": schema.ERRORS}
     if name in fixed:
@@ -133,7 +135,8 @@ class SortedTableWriter:
     on how rows were batched. Written under a temporary name and renamed on `close`.
     """
 
-    def __init__(self, case: Path, name: str, sch: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS) -> None:
+    def __init__(self, case: Path, name: str, sch: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS,
+                 check_order: bool = True) -> None:
         self.group = row_group_rows
         folder = case / "tables" / name
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -141,7 +144,7 @@ class SortedTableWriter:
         self.tmp = folder / ".part-0.parquet.tmp"
         self.schema = sch
         self.rows = 0
-        self._keys = _sort_keys(sch)
+        self._keys = _sort_keys(sch) if check_order else []
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._last: pa.Table | None = None
@@ -186,8 +189,7 @@ class SortedTableWriter:
 
 def write_table(case: Path, name: str, table: pa.Table, row_group_rows: int = ROW_GROUP_ROWS) -> Path:
     """Write a table held in memory (small tables, and the fallback for out-of-order runs)."""
-    writer = SortedTableWriter(case, name, table.schema, row_group_rows)
-    writer._keys = []  # already sorted as a whole; nothing to check
+    writer = SortedTableWriter(case, name, table.schema, row_group_rows, check_order=False)  # sorted whole already
     for batch in table.to_batches(row_group_rows):
         writer.append(pa.Table.from_batches([batch], table.schema))
     return writer.close()

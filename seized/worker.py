@@ -23,6 +23,7 @@ from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
+from seized.tables import worker_schema
 from seized.scanning import NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window, windows
 
 READ_BLOCK = 16 * 1024 * 1024
@@ -293,8 +294,6 @@ def _same_offset(offset: int) -> int:
 
 
 def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
-    from seized.tables import worker_schema
-
     out = {}
     for name, batches in rows.batches.items():
         out[name] = pa.concat_tables(batches)
