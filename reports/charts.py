@@ -67,8 +67,9 @@ def _per_evidence(case: CaseData, path: Path) -> Chart | None:
     fig, ax = plt.subplots(figsize=SIZE)
     width = 0.8 / len(names)
     for i, name in enumerate(names):
-        col = case.tables[name].column("evidence_id")
-        counts = [pc.sum(pc.equal(col, eid)).as_py() or 0 for eid in ids]
+        tally = pc.value_counts(case.tables[name].column("evidence_id")).to_pylist()
+        per_id = {item["values"]: item["counts"] for item in tally}
+        counts = [per_id.get(eid, 0) for eid in ids]
         ax.bar([x + i * width for x in range(len(ids))], counts, width=width, label=name)
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(ids))], [case.exhibit(e) for e in ids])
     ax.set_yscale("symlog")

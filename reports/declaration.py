@@ -158,7 +158,7 @@ class _Builder:
         keep = pc.equal(t.column("evidence_id"), eid)
         if where and where[0] in t.column_names:
             keep = pc.and_(keep, pc.fill_null(pc.equal(t.column(where[0]), where[1]), False))
-        ids = t.filter(keep).column("finding_id").slice(0, k).to_pylist()
+        ids = t.column("finding_id").filter(keep).slice(0, k).to_pylist()  # one column, not the table
         self.cited.setdefault(table, []).extend(ids)
         return ids
 

@@ -14,10 +14,11 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
@@ -32,6 +33,9 @@ from seized import tables as tbl
 from seized.journal import Journal
 from seized.scanning import OVERLAP
 from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
+
+if TYPE_CHECKING:
+    from seized.cluster import BackgroundCluster
 
 
 class CaseError(Exception):
@@ -205,10 +209,12 @@ def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
     """What makes journalled units reusable: same evidence, same tool, extractors and rules."""
     from extractors.registry import EXTRACTORS
     from seized import __version__
+    from seized.journal import JOURNAL_FORMAT
 
     return {
         "images": [str(Path(p).absolute()) for p in req.images],
         "seized": __version__,
+        "journal_format": JOURNAL_FORMAT,
         "extractors": [[e.name, e.version] for e in EXTRACTORS],
         "rules_sha256": rules_sha256,
         "containers": req.containers,
@@ -285,7 +291,7 @@ class Progress:
 
 
 def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: ScanRequest,
-            progress: Progress, say: Callable[[str], None]) -> None:
+            progress: Progress, say: Callable[[str], None], cluster: "BackgroundCluster | None") -> None:
     todo = [u for u in units if not journal.done(u.id)]
     skipped = len(units) - len(todo)
     if skipped:
@@ -295,37 +301,35 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             progress.advance(u.nbytes)
     if not todo:
         return
-    if req.workers == 0 and not req.scheduler:
+    if cluster is None:
         for unit in todo:
             journal.save(run_unit(unit, options))
             progress.advance(unit.nbytes)
         return
-    from seized.cluster import open_client
+    from distributed import as_completed
 
-    with open_client(req.workers, req.scheduler, [u.image for u in todo], say) as client:
-        from distributed import as_completed
-
-        opts = client.scatter(options, broadcast=True)
-        # the long single-pass image hashes first, then the costliest units, so no long unit
-        # starts last and leaves the other workers idle at the end
-        ordered = sorted(todo, key=lambda u: (u.kind != "hash", -unit_cost(u), u.id))
-        futures = {
-            client.submit(run_unit, u, opts, key=f"{u.kind}-{u.id}", retries=3, pure=False,
-                          priority=len(ordered) - i): u
-            for i, u in enumerate(ordered)
-        }
-        for fut in as_completed(futures):
-            unit = futures.pop(fut)
-            try:
-                result: UnitResult = fut.result()
-            except Exception as exc:  # a unit that fails after retries is recorded, not fatal
-                result = UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
-                    [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}",
-                          error=f"unit failed: {one_line(exc)}")], schema=schema.WORKER_ERRORS))},
-                    {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
-            journal.save(result)
-            progress.advance(unit.nbytes)
-            fut.release()
+    client = cluster.client()
+    opts = client.scatter(options, broadcast=True)
+    # the long single-pass image hashes first, then the costliest units, so no long unit
+    # starts last and leaves the other workers idle at the end
+    ordered = sorted(todo, key=lambda u: (u.kind != "hash", -unit_cost(u), u.id))
+    futures = {
+        client.submit(run_unit, u, opts, key=f"{u.kind}-{u.id}", retries=3, pure=False,
+                      priority=len(ordered) - i): u
+        for i, u in enumerate(ordered)
+    }
+    for fut in as_completed(futures):
+        unit = futures.pop(fut)
+        try:
+            result: UnitResult = fut.result()
+        except Exception as exc:  # a unit that fails after retries is recorded, not fatal
+            result = UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
+                [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}",
+                      error=f"unit failed: {one_line(exc)}")], schema=schema.WORKER_ERRORS))},
+                {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
+        journal.save(result)
+        progress.advance(unit.nbytes)
+        fut.release()
 
 
 # ---------------------------------------------------------------- assembly
@@ -409,10 +413,7 @@ def _finding_runs(name: str, cited: list[tuple[str, EvidencePlan]], journal: Jou
             table = journal.load_table(unit.id, name)
             if table is None or table.num_rows == 0:
                 continue
-            run = tbl.with_evidence_id(table, evidence_id, final)
-            if "finding_id" in run.column_names:
-                run = tbl.add_finding_ids(name, run)
-            yield tbl.sort_table(run)
+            yield tbl.sort_table(tbl.with_evidence_id(table, evidence_id, final))
 
 
 def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal,
@@ -494,12 +495,17 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
     error_table = tbl.sort_table(pa.concat_tables(errors or [schema.ERRORS.empty_table()]))
     written["errors"] = (tbl.write_table(case, "errors", error_table), error_table.num_rows)
     held: list[str] = []
-    for name in tbl.finding_table_names():
-        written[name] = _write_findings(case, name, cited, journal, held)
-        pa.default_memory_pool().release_unused()
+    names = tbl.finding_table_names()
+    # Tables are independent and their work is Arrow's (reading, sorting, Parquet encoding),
+    # which releases the GIL: one thread per core writes them side by side.
+    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+        futures = {name: pool.submit(_write_findings, case, name, cited, journal, held) for name in names}
+        for name in names:
+            written[name] = futures[name].result()
+    pa.default_memory_pool().release_unused()
     evidence = tbl.sort_table(pa.Table.from_pylist(evidence_rows, schema=schema.EVIDENCE))
     written["evidence"] = (tbl.write_table(case, "evidence", evidence), evidence.num_rows)
-    return Assembled(written, evidence_rows, accounting, held)
+    return Assembled(written, evidence_rows, accounting, sorted(held))
 
 
 # ---------------------------------------------------------------- the scan
@@ -527,31 +533,40 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     run_key = prepare_case(req, identity)
     journal = Journal(req.case, run_key)
     timings: dict[str, float] = {}
-    clock = time.monotonic()
-    plans: list[EvidencePlan] = []
-    for spec in specs:
-        try:
-            plans.append(plan_evidence(spec, req.unallocated))
-        except ImageError as exc:
-            failures.append(Failure(spec.path, str(exc)))
-        except OSError as exc:
-            failures.append(Failure(spec.path, f"cannot read: {one_line(exc)}"))
-    for f in failures:
-        warn(f"{f.image}: {f.reason}")
-    if not plans:
-        return ScanOutcome(2, failures)
-    units = [u for p in plans for u in [p.hash_unit] + p.units]
-    say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
-    options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
-                          req.containers)
-    timings["plan_s"] = round(time.monotonic() - clock, 2)
-    clock = time.monotonic()
-    progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+    cluster = None
+    if req.workers != 0 or req.scheduler:
+        from seized.cluster import BackgroundCluster
+
+        cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
     try:
-        execute(units, options, journal, req, progress, say)
+        clock = time.monotonic()
+        plans: list[EvidencePlan] = []
+        for spec in specs:
+            try:
+                plans.append(plan_evidence(spec, req.unallocated))
+            except ImageError as exc:
+                failures.append(Failure(spec.path, str(exc)))
+            except OSError as exc:
+                failures.append(Failure(spec.path, f"cannot read: {one_line(exc)}"))
+        for f in failures:
+            warn(f"{f.image}: {f.reason}")
+        if not plans:
+            return ScanOutcome(2, failures)
+        units = [u for p in plans for u in [p.hash_unit] + p.units]
+        say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
+        options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
+                              req.containers)
+        timings["plan_s"] = round(time.monotonic() - clock, 2)
+        clock = time.monotonic()
+        progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+        try:
+            execute(units, options, journal, req, progress, say, cluster)
+        finally:
+            progress.close()
+        timings["units_s"] = round(time.monotonic() - clock, 2)
     finally:
-        progress.close()
-    timings["units_s"] = round(time.monotonic() - clock, 2)
+        if cluster is not None:
+            cluster.close()
     clock = time.monotonic()
     duplicates: list[Failure] = []
     assembled = assemble(plans, journal, duplicates, req.case)

@@ -16,6 +16,10 @@ import pyarrow.ipc as ipc
 
 from seized.worker import UnitResult
 
+# What a journalled unit holds; part of the case identity, so a journal written by a build
+# whose units held something else is never reused (2: finding tables carry `finding_key`).
+JOURNAL_FORMAT = 2
+
 
 class Journal:
     def __init__(self, case: Path, run_key: str) -> None:
