@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,14 +82,18 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
     known = _known_secrets(data)
     redactor = Redactor(salt, reveal=reveal_secrets, known=known)
 
-    corr = correlations(data.tables, Redactor(salt, reveal=False, known=known))
-    corr_path = write_table(case, "correlations", corr)
-    corr_info = {"path": str(corr_path.relative_to(case)), "rows": corr.num_rows, "sha256": file_sha256(corr_path)}
-
-    summary = build_summary(data)
-    summary["correlations"] = {"value": corr.num_rows, "query": "correlations | count", "table": "correlations"}
-    summary["reveal_secrets"] = bool(reveal_secrets)
-    charts = render_charts(data, report_dir)
+    # The charts are drawn on a second thread while the counts are made: Agg drawing and
+    # Arrow's kernels both release the GIL for much of their time, and neither reads the other.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seized-charts") as pool:
+        drawing = pool.submit(render_charts, data, report_dir)
+        corr = correlations(data.tables, Redactor(salt, reveal=False, known=known))
+        corr_path = write_table(case, "correlations", corr)
+        corr_info = {"path": str(corr_path.relative_to(case)), "rows": corr.num_rows,
+                     "sha256": file_sha256(corr_path)}
+        summary = build_summary(data)
+        summary["correlations"] = {"value": corr.num_rows, "query": "correlations | count", "table": "correlations"}
+        summary["reveal_secrets"] = bool(reveal_secrets)
+        charts = drawing.result()
     blocks = build_declaration(data, summary, redactor, charts, corr)
     title = f"Declaration of {data.examiner} - {data.case_name}"
     _write_text(report_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
