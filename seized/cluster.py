@@ -82,11 +82,23 @@ class BackgroundCluster:
         """The connected client; raises what opening it raised (ClusterError: one line)."""
         return self._client.result()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the cluster; with wait=False it stops on its own thread (the workers take about
+        half a second to exit) while the conductor assembles the tables, and `join` waits."""
+        self._closed = self._starter.submit(self._close)
+        if wait:
+            self.join()
+
+    def join(self) -> None:
         try:
-            self._client.result()  # a cluster still starting is closed once it is up
+            self._closed.result()
+        finally:
+            self._starter.shutdown()
+
+    def _close(self) -> None:
+        try:
+            self._client.result()  # done: it ran before this on the same single thread
         except Exception:  # noqa: BLE001 - the error was (or will be) raised by client()
             pass
         finally:
-            self._starter.shutdown()
             self._stack.close()

@@ -532,12 +532,23 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
         return ScanOutcome(2, failures)
     run_key = prepare_case(req, identity)
     journal = Journal(req.case, run_key)
-    timings: dict[str, float] = {}
     cluster = None
     if req.workers != 0 or req.scheduler:
         from seized.cluster import BackgroundCluster
 
         cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
+    try:
+        return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn)
+    finally:
+        if cluster is not None:
+            cluster.join()
+
+
+def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, cluster: "BackgroundCluster | None",
+               rule_set, started: str, failures: list[Failure], say: Callable[[str], None],
+               warn: Callable[[str], None]) -> ScanOutcome:
+    """Plan, run the units, assemble: the scan once the case directory and cluster exist."""
+    timings: dict[str, float] = {}
     try:
         clock = time.monotonic()
         plans: list[EvidencePlan] = []
@@ -566,7 +577,7 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
         timings["units_s"] = round(time.monotonic() - clock, 2)
     finally:
         if cluster is not None:
-            cluster.close()
+            cluster.close(wait=False)  # the workers exit while the tables are assembled
     clock = time.monotonic()
     duplicates: list[Failure] = []
     assembled = assemble(plans, journal, duplicates, req.case)
