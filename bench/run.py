@@ -33,6 +33,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -272,7 +273,8 @@ def table_digests(case: Path) -> dict[str, str]:
 # -- the run -----------------------------------------------------------------------------
 
 
-def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: float | None) -> dict[str, Any]:
+def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: float | None, repeat: int = 1,
+               scans_only: bool = False) -> dict[str, Any]:
     image = gen_image.ensure(size, seed)
     planted = json.loads((image.parent / "planted.json").read_text(encoding="utf-8"))
     image_bytes = image.stat().st_size
@@ -295,23 +297,31 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
 
     run("sha256sum", ["sha256sum", str(image)])
     rules_note = ""
-    with tempfile.TemporaryDirectory() as tmp:
-        compiled, rules_note = compile_rules(Path(tmp) / "rules.yarc")
-        if compiled:
-            run("yara CLI", ["yara", "-C", str(compiled), str(image)])
-        else:
-            print(f"  yara CLI skipped: {rules_note}", file=sys.stderr)
-    run("fls -r + icat", [sys.executable, "-m", "bench.run", "--tsk-walk", str(image)])
+    if not scans_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            compiled, rules_note = compile_rules(Path(tmp) / "rules.yarc")
+            if compiled:
+                run("yara CLI", ["yara", "-C", str(compiled), str(image)])
+            else:
+                print(f"  yara CLI skipped: {rules_note}", file=sys.stderr)
+        run("fls -r + icat", [sys.executable, "-m", "bench.run", "--tsk-walk", str(image)])
     cases: dict[int, Path] = {}
-    for n in workers:
-        case = OUT / "cases" / f"{label}-w{n}"
-        shutil.rmtree(case, ignore_errors=True)
-        case.parent.mkdir(parents=True, exist_ok=True)
-        t = run(f"seized scan --workers {n}",
-                [sys.executable, "-m", "seized", "scan", str(image), "-o", str(case), "--workers", str(n)],
-                scan_timeout)
-        if t.exit_code == 0:
-            cases[n] = case
+    phases: dict[str, dict] = {}
+    walls: dict[int, list[float]] = {n: [] for n in workers}
+    # Rounds interleave the worker counts, so that a slow spell of a shared machine falls on
+    # both sides of a ratio rather than on one of them.
+    for round_no in range(1, repeat + 1):
+        for n in workers:
+            case = OUT / "cases" / f"{label}-w{n}"
+            shutil.rmtree(case, ignore_errors=True)
+            case.parent.mkdir(parents=True, exist_ok=True)
+            name = f"seized scan --workers {n}" + (f" #{round_no}" if round_no > 1 else "")
+            t = run(name, [sys.executable, "-m", "seized", "scan", str(image), "-o", str(case), "--workers", str(n)],
+                    scan_timeout)
+            if t.exit_code == 0:
+                cases[n] = case
+                walls[n].append(t.wall_s)
+                phases[name] = json.loads((case / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
     sha = next((t.wall_s for t in timings if t.name == "sha256sum" and t.exit_code == 0), None)
     rows = []
     for t in timings:
@@ -320,11 +330,11 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
                      "peak_rss_mib": round(t.peak_rss_bytes / (1 << 20), 1)})
     result: dict[str, Any] = {"size": label, "image": str(image), "image_bytes": image_bytes, "seed": seed,
                               "warm_read_s": round(warm_s, 2), "planted": planted.get("summary"),
-                              "rules": rules_note, "timings": rows}
-    w = {t.name: t for t in timings}
-    w1, w2 = w.get("seized scan --workers 1"), w.get("seized scan --workers 2")
-    if w1 and w2 and w1.exit_code == 0 and w2.exit_code == 0:
-        result["speedup_1_to_2_workers"] = round(w1.wall_s / w2.wall_s, 2)
+                              "rules": rules_note, "timings": rows, "phases": phases}
+    ratios = [a / b for a, b in zip(walls.get(1, []), walls.get(2, []))]  # one per round
+    if ratios:
+        result["speedup_1_to_2_workers"] = round(statistics.median(ratios), 2)
+        result["speedups_per_round"] = [round(r, 2) for r in ratios]
     best = cases.get(max(cases)) if cases else None
     if best:
         try:
@@ -356,8 +366,13 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{r['name']:<26}{r['wall_s']:>9.1f}{r['mb_per_s'] or 0:>9.1f}"
               f"{(r['x_sha256sum'] if r['x_sha256sum'] is not None else float('nan')):>10.2f}"
               f"{r['cpu_s']:>9.1f}{r['peak_rss_mib']:>14.1f}{r['load_before']:>7.1f}{r['exit_code']:>6}")
+    for name, t in result.get("phases", {}).items():
+        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(t.items())))
     if "speedup_1_to_2_workers" in result:
-        print(f"speed-up 1 -> 2 workers: {result['speedup_1_to_2_workers']:.2f}x")
+        rounds = result["speedups_per_round"]
+        print(f"speed-up 1 -> 2 workers: {result['speedup_1_to_2_workers']:.2f}x"
+              + (f" (median of {len(rounds)} rounds: {', '.join(f'{r:.2f}' for r in rounds)})" if len(rounds) > 1
+                 else ""))
     if "tables_identical_across_workers" in result:
         print(f"tables identical for 1 and 2 workers: {result['tables_identical_across_workers']}"
               + (f" (differ: {', '.join(result['tables_differing'])})" if result.get("tables_differing") else ""))
@@ -401,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", help="comma-separated sizes for a scaling run, e.g. 1G,2G,4G")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", default="2,1", help="worker counts to time (default 2,1)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of seized scans, the worker counts interleaved; the speed-up is the median ratio")
+    ap.add_argument("--scans-only", action="store_true", help="time sha256sum and seized only (no yara CLI, fls/icat)")
     ap.add_argument("--scan-timeout", type=float, default=3600, help="seconds before a scan is killed")
     ap.add_argument("--out", type=Path, default=OUT / "results.json")
     ap.add_argument("--tsk-walk", type=Path, help=argparse.SUPPRESS)
@@ -418,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
                "runs": []}
     for size in sizes:
         try:
-            res = bench_size(size, args.seed, workers=workers, scan_timeout=args.scan_timeout)
+            res = bench_size(size, args.seed, workers=workers, scan_timeout=args.scan_timeout,
+                             repeat=max(1, args.repeat), scans_only=args.scans_only)
         except Exception as exc:  # e.g. the image could not be built: report and go on
             print(f"bench: {gen_image.size_label(size)}: {type(exc).__name__}: {exc}", file=sys.stderr)
             results["runs"].append({"size": gen_image.size_label(size), "error": f"{type(exc).__name__}: {exc}"})
