@@ -50,6 +50,9 @@ from bench import gen_image
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 SAMPLE_S = 0.1
+# A pure-Python loop of about 3 s: run alone and then twice at once, it measures how much of a
+# second core this machine really gives (a shared VM's vCPUs may be hyperthreads or be busy).
+CPU_LOOP = "n = 0\nfor i in range(30_000_000):\n    n += i"
 RULE_EXTERNALS = ("filename", "filepath", "extension", "filetype")
 
 
@@ -308,14 +311,21 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
     cases: dict[int, Path] = {}
     phases: dict[str, dict] = {}
     walls: dict[int, list[float]] = {n: [] for n in workers}
+    ceilings: list[float] = []
     # Rounds interleave the worker counts, so that a slow spell of a shared machine falls on
     # both sides of a ratio rather than on one of them.
     for round_no in range(1, repeat + 1):
+        suffix = f" #{round_no}" if round_no > 1 else ""
+        one = run("control: 1 CPU loop" + suffix, [sys.executable, "-c", CPU_LOOP])
+        two = run("control: 2 CPU loops" + suffix, ["sh", "-c", f'"$0" -c "$1" & "$0" -c "$1"; wait',
+                                                    sys.executable, CPU_LOOP])
+        if one.exit_code == 0 and two.exit_code == 0:
+            ceilings.append(2 * one.wall_s / two.wall_s)
         for n in workers:
             case = OUT / "cases" / f"{label}-w{n}"
             shutil.rmtree(case, ignore_errors=True)
             case.parent.mkdir(parents=True, exist_ok=True)
-            name = f"seized scan --workers {n}" + (f" #{round_no}" if round_no > 1 else "")
+            name = f"seized scan --workers {n}{suffix}"
             t = run(name, [sys.executable, "-m", "seized", "scan", str(image), "-o", str(case), "--workers", str(n)],
                     scan_timeout)
             if t.exit_code == 0:
@@ -335,6 +345,9 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
     if ratios:
         result["speedup_1_to_2_workers"] = round(statistics.median(ratios), 2)
         result["speedups_per_round"] = [round(r, 2) for r in ratios]
+    if ceilings:
+        result["machine_2_process_scaling"] = round(statistics.median(ceilings), 2)
+        result["machine_2_process_scaling_per_round"] = [round(c, 2) for c in ceilings]
     best = cases.get(max(cases)) if cases else None
     if best:
         try:
@@ -373,6 +386,10 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"speed-up 1 -> 2 workers: {result['speedup_1_to_2_workers']:.2f}x"
               + (f" (median of {len(rounds)} rounds: {', '.join(f'{r:.2f}' for r in rounds)})" if len(rounds) > 1
                  else ""))
+    if "machine_2_process_scaling" in result:
+        print(f"the machine's own ceiling: two independent CPU loops at once do "
+              f"{result['machine_2_process_scaling']:.2f}x the work of one in the same time (per round: "
+              f"{', '.join(f'{c:.2f}' for c in result['machine_2_process_scaling_per_round'])})")
     if "tables_identical_across_workers" in result:
         print(f"tables identical for 1 and 2 workers: {result['tables_identical_across_workers']}"
               + (f" (differ: {', '.join(result['tables_differing'])})" if result.get("tables_differing") else ""))

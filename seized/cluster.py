@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 from ingest.images import ImageSpec
@@ -16,6 +18,27 @@ class ClusterError(Exception):
 
 def _missing_paths(paths: list[str]) -> list[str]:
     return [p for p in paths if not os.access(p, os.R_OK)]
+
+
+def _holds_token(path: str, token: str) -> bool:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return fh.read() == token and os.access(os.path.dirname(path), os.W_OK)
+    except OSError:
+        return False
+
+
+def workers_share(client: "distributed.Client", folder: Path) -> bool:
+    """Whether every worker can write in `folder` itself, not merely in a folder of the same
+    name on its own machine: a random token written here must be read back there."""
+    token = secrets.token_hex(16)
+    probe = folder / f".probe-{token}"
+    probe.write_text(token, encoding="ascii")
+    try:
+        seen = client.run(_holds_token, str(probe), token)
+    finally:
+        probe.unlink()
+    return bool(seen) and all(seen.values())
 
 
 @contextmanager

@@ -290,8 +290,16 @@ class Progress:
             self._bar.stop()
 
 
+def _unit_failed(unit: Unit, why: str) -> UnitResult:
+    """The journal entry of a unit that could not be run: one errors row, its bytes unread."""
+    return UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
+        [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}", error=why)],
+        schema=schema.WORKER_ERRORS))}, {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
+
+
 def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: ScanRequest,
-            progress: Progress, say: Callable[[str], None], cluster: "BackgroundCluster | None") -> None:
+            progress: Progress, say: Callable[[str], None], cluster: "BackgroundCluster | None") -> str:
+    """Run the units the journal lacks; returns how their results reached the journal."""
     todo = [u for u in units if not journal.done(u.id)]
     skipped = len(units) - len(todo)
     if skipped:
@@ -300,21 +308,28 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
         if journal.done(u.id):
             progress.advance(u.nbytes)
     if not todo:
-        return
+        return "none run (all journalled)"
     if cluster is None:
         for unit in todo:
             journal.save(run_unit(unit, options))
             progress.advance(unit.nbytes)
-        return
+        return "in process"
     from distributed import as_completed
+
+    from seized.cluster import workers_share
+    from seized.journal import run_and_journal
 
     client = cluster.client()
     opts = client.scatter(options, broadcast=True)
+    # Workers that see the case directory itself journal their own results; others (another
+    # machine without the case share) send the tables back for the conductor to write.
+    direct = workers_share(client, journal.root)
+    task, extra = (run_and_journal, (str(journal.root),)) if direct else (run_unit, ())
     # the long single-pass image hashes first, then the costliest units, so no long unit
     # starts last and leaves the other workers idle at the end
     ordered = sorted(todo, key=lambda u: (u.kind != "hash", -unit_cost(u), u.id))
     futures = {
-        client.submit(run_unit, u, opts, key=f"{u.kind}-{u.id}", retries=3, pure=False,
+        client.submit(task, u, opts, *extra, key=f"{u.kind}-{u.id}", retries=3, pure=False,
                       priority=len(ordered) - i): u
         for i, u in enumerate(ordered)
     }
@@ -323,13 +338,14 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
         try:
             result: UnitResult = fut.result()
         except Exception as exc:  # a unit that fails after retries is recorded, not fatal
-            result = UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
-                [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}",
-                      error=f"unit failed: {one_line(exc)}")], schema=schema.WORKER_ERRORS))},
-                {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
-        journal.save(result)
+            result = _unit_failed(unit, f"unit failed: {one_line(exc)}")
+        if not result.journalled:
+            journal.save(result)
+        elif not journal.done(unit.id):  # a worker said so, but the entry is not here
+            journal.save(_unit_failed(unit, "unit failed: its worker's journal entry is missing"))
         progress.advance(unit.nbytes)
         fut.release()
+    return "written by the workers" if direct else "sent to the conductor"
 
 
 # ---------------------------------------------------------------- assembly
@@ -571,7 +587,7 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
         clock = time.monotonic()
         progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
         try:
-            execute(units, options, journal, req, progress, say, cluster)
+            unit_results = execute(units, options, journal, req, progress, say, cluster)
         finally:
             progress.close()
         timings["units_s"] = round(time.monotonic() - clock, 2)
@@ -587,5 +603,5 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
     from seized.manifest import write_case
 
     timings["assemble_s"] = round(time.monotonic() - clock, 2)
-    manifest = write_case(req, assembled, rule_set, started, failures, timings)
+    manifest = write_case(req, assembled, rule_set, started, failures, timings, unit_results)
     return ScanOutcome(1 if failures else 0, failures, manifest)

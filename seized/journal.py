@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from seized.worker import UnitResult
+from ingest.units import Unit
+from seized.worker import ScanOptions, UnitResult, run_unit
 
 # What a journalled unit holds; part of the case identity, so a journal written by a build
 # whose units held something else is never reused (2: finding tables carry `finding_key`).
@@ -32,19 +34,7 @@ class Journal:
         return (self.root / unit_id / "stats.json").is_file()
 
     def save(self, result: UnitResult) -> None:
-        tmp = self.root / f".tmp-{result.unit_id}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(mode=0o700)
-        for name, data in result.tables.items():  # Arrow IPC file bytes, as the worker made them
-            (tmp / f"{name}.arrow").write_bytes(data)
-        (tmp / "stats.json").write_text(json.dumps(result.stats, sort_keys=True))
-        for f in tmp.iterdir():
-            os.chmod(f, 0o600)
-        final = self.root / result.unit_id
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        save_unit(self.root, result)
 
     def load_table(self, unit_id: str, name: str) -> pa.Table | None:
         """One table of a finished unit (memory-mapped), None when the unit produced none."""
@@ -59,3 +49,40 @@ class Journal:
 
     def discard(self) -> None:
         shutil.rmtree(self.root.parent, ignore_errors=True)
+
+
+def save_unit(root: Path, result: UnitResult) -> None:
+    """Put one finished unit into the journal at `root`, whole or not at all.
+
+    Worker processes call this too (run_and_journal), so two of them may finish the same
+    unit (a worker presumed lost, then retried): each writes its own temporary folder, and
+    one that finds the unit already in place drops its copy, which holds the same bytes.
+    """
+    tmp = root / f".tmp-{result.unit_id}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir(mode=0o700)
+    for name, data in result.tables.items():  # Arrow IPC file bytes, as the worker made them
+        (tmp / f"{name}.arrow").write_bytes(data)
+    (tmp / "stats.json").write_text(json.dumps(result.stats, sort_keys=True))
+    for f in tmp.iterdir():
+        os.chmod(f, 0o600)
+    final = root / result.unit_id
+    if (final / "stats.json").is_file():
+        shutil.rmtree(tmp)
+        return
+    if final.exists():  # a partial folder from a build that did not rename
+        shutil.rmtree(final)
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if not (final / "stats.json").is_file():
+            raise
+        shutil.rmtree(tmp)  # another process put the same unit in place first
+
+
+def run_and_journal(unit: Unit, options: ScanOptions, root: str) -> UnitResult:
+    """A unit run on a worker that sees the case directory: the worker writes the journal
+    entry itself and hands back only the stats, so tables of hundreds of megabytes never
+    cross to the conductor, whose CPU the workers would otherwise share."""
+    result = run_unit(unit, options)
+    save_unit(Path(root), result)
+    return UnitResult(result.unit_id, {}, result.stats, journalled=True)

@@ -52,7 +52,8 @@ def write_json_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def write_case(req, assembled, rule_set, started: str, failures, timings: dict[str, float]) -> dict:
+def write_case(req, assembled, rule_set, started: str, failures, timings: dict[str, float],
+               unit_results: str) -> dict:
     """manifest.json for the tables `assembled` wrote (seized.conductor.Assembled)."""
     from seized.conductor import _utc_now
 
@@ -82,6 +83,7 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
         "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
         "accounting": accounting,
         "timings": timings,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
+        "unit_results": unit_results,  # how finished units reached the journal (seized.conductor.execute)
         # tables whose unit runs overlapped and had to be sorted whole in memory (expected: none)
         "tables_sorted_in_memory": assembled.held_in_memory,
         "tables": written,

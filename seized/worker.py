@@ -52,6 +52,7 @@ class UnitResult:
     unit_id: str
     tables: dict[str, bytes] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+    journalled: bool = False  # the worker wrote it to the journal itself (seized.journal.run_and_journal)
 
 
 def ipc_bytes(table: pa.Table) -> bytes:

@@ -59,6 +59,7 @@ def test_one_worker_matches_in_process(disk: PipelineDisk, reference: Scan, case
 
 def test_two_workers_match_in_process(two_workers: Scan, reference: Scan) -> None:
     assert_same_case(snapshot(two_workers.case), snapshot(reference.case), "--workers 2")
+    assert json.loads((two_workers.case / "manifest.json").read_text())["unit_results"] == "written by the workers"
 
 
 def test_rerun_into_the_same_case_is_identical(disk: PipelineDisk, two_workers: Scan) -> None:
@@ -74,6 +75,7 @@ def test_external_cluster_matches_local(disk: PipelineDisk, reference: Scan, cas
     assert_same_case(snapshot(got.case), snapshot(reference.case), "external cluster")
     manifest = json.loads((got.case / "manifest.json").read_text())
     assert manifest["tables"] == json.loads((reference.case / "manifest.json").read_text())["tables"]
+    assert manifest["unit_results"] == "written by the workers"
 
 
 def test_missing_paths_check(disk: PipelineDisk, tmp_path: Path) -> None:
@@ -102,6 +104,22 @@ def test_workers_that_cannot_see_the_image_give_one_line(disk: PipelineDisk, cas
     assert f"cannot read {disk.path}" in lines[0]
     assert "same path" in lines[0]
     assert not (cases / "hidden" / "tables").exists()
+
+
+def test_workers_that_cannot_see_the_case_send_their_results(disk: PipelineDisk, reference: Scan,
+                                                             cases: Path) -> None:
+    """Workers that see the evidence share but not the case directory (another machine): the
+    probe token is not found there, so they hand their tables back and the conductor writes them."""
+    if not _can_unshare():
+        pytest.skip("needs unshare --mount and tmpfs mounts (root / CAP_SYS_ADMIN) to hide the case directory")
+    unshared = cases / "case-not-shared"
+    unshared.mkdir()
+    with dask_cluster(cases / "dask-no-case", workers=2, hidden=unshared) as address:
+        got = scan_ok(unshared / "case", disk.path, "--scheduler", address)
+    assert_same_case(snapshot(got.case), snapshot(reference.case), "workers without the case directory")
+    manifest = json.loads((got.case / "manifest.json").read_text())
+    assert manifest["unit_results"] == "sent to the conductor"
+    assert not list((got.case / ".journal").rglob(".probe-*")), "probe token left behind"
 
 
 def test_unreachable_scheduler_is_one_line(disk: PipelineDisk, cases: Path) -> None:
