@@ -171,10 +171,8 @@ def _print_accounting(manifest: dict) -> None:
 
 
 def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:
-    try:
-        from reports.render import render_report
-    except ImportError:
-        return
+    from reports.render import render_report  # a broken install is an internal error, not a missing report
+
     out = render_report(case, case_name=case_name, examiner=examiner, reveal_secrets=reveal_secrets)
     _say(f"report: {out}")
 
