@@ -65,7 +65,11 @@ _SECRET_FILES = frozenset(
 _ONION = re.compile(rb"\.(?i:onion)(?![A-Za-z0-9\-])")
 _ONION_HOST = re.compile(rb"(?:[A-Za-z2-7]{56}|[A-Za-z2-7]{16})\Z")
 _B32 = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-_LINE_KW = re.compile(rb"(?m)^[ \t]*#?[ \t]*([A-Za-z][A-Za-z0-9]{2,40})[ \t]")
+# The first word of a line (after blanks and one `#`). Led by the newline, so `re` scans for
+# it in C instead of trying `(?m)^` at every byte; the window's first line is matched alone.
+_LINE_WORD = rb"[ \t]*#?[ \t]*([A-Za-z][A-Za-z0-9]{2,40})[ \t]"
+_LINE_KW_FIRST = re.compile(_LINE_WORD)
+_LINE_KW_NEXT = re.compile(rb"\n" + _LINE_WORD)
 _SAMPLE = re.compile(r"\.sample|\.example|\.in(?:-|$)|-staging$", re.IGNORECASE)
 _FINGERPRINT_FILE = re.compile(rb"([A-Za-z0-9]{1,19}) ([0-9A-F]{40})\r?\n?\Z")
 
@@ -123,8 +127,16 @@ def _is_torrc(source: Source, data: bytes) -> bool:
         return True
     if len(data) > CONTENT_SNIFF_MAX:
         return False
-    found = {m.group(1).lower().decode("ascii") for m in _LINE_KW.finditer(data)} & KEYWORDS
-    return len(found) >= MIN_KEYWORDS
+    return len(line_keywords(data)) >= MIN_KEYWORDS
+
+
+def line_keywords(data: bytes) -> set[str]:
+    """The torrc keywords that begin a line of `data`, lower-cased."""
+    words = set(_LINE_KW_NEXT.findall(data))
+    first = _LINE_KW_FIRST.match(data)
+    if first:
+        words.add(first.group(1))
+    return {w.lower().decode("ascii") for w in words} & KEYWORDS
 
 
 def _unquote(value: str) -> str:

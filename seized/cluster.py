@@ -72,6 +72,7 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
             client.close()
         return
     n = workers if workers > 0 else (os.cpu_count() or 1)
+    _fork_workers_from_one_import()
     # The scheduler always serves HTTP; without an address it takes port 8787 and, when another
     # cluster holds that port, prints a multi-line UserWarning: a free loopback port instead.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -87,6 +88,20 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
             client.close()
     finally:
         cluster.close()
+
+
+def _fork_workers_from_one_import() -> None:
+    """Local workers are forked from one server process that has imported Dask and the
+    worker side (pyarrow, yara, pytsk3, the extractors and their compiled patterns) once,
+    instead of each spawned worker importing them all again: on a two-core machine N
+    workers' imports otherwise compete with the conductor's walk before the first unit."""
+    import dask
+    from distributed.utils import get_mp_context
+
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    # distributed names its own preload list the first time it makes the context; ours is
+    # set after it, and before the server starts (it starts with the first worker)
+    get_mp_context().set_forkserver_preload(["distributed", "seized.worker", "seized.ruleset"])
 
 
 class BackgroundCluster:

@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import re
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from extractors.base import Source
-from extractors.tor import extract, onion_valid
+from extractors.tor import KEYWORDS, extract, line_keywords, onion_valid
 
 CORPUS = Path("/work/shared/corpus/tor")
 DATA = Path(__file__).parent / "data/extractors/hs"
@@ -99,3 +102,16 @@ def test_mixed_case_onion_suffix_found_alone():
     host = V3.removesuffix(".onion") + ".Onion"
     r = [f for f in run(f"see {host} now".encode(), "/home/u/notes.txt") if f.kind == "onion"]
     assert [(f.value, f.valid, f.offset) for f in r] == [(host, True, 4)]
+
+
+_LINE_START_KW = re.compile(rb"(?m)^[ \t]*#?[ \t]*([A-Za-z][A-Za-z0-9]{2,40})[ \t]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"SocksPort", b"orport", b"HiddenServiceDir", b"Log", b"x", b"user@a.b",
+                                 b"#", b" ", b"\t", b"\n", b"\r\n", b"9050", b"Nickname", b"ab", b"\xff"]),
+                max_size=40).map(b"".join))
+def test_line_keywords_equal_the_line_start_pattern(data: bytes) -> None:
+    """The newline-led scan finds the same first words as `(?m)^` tried at every byte."""
+    want = {m.group(1).lower().decode("ascii") for m in _LINE_START_KW.finditer(data)} & KEYWORDS
+    assert line_keywords(data) == want

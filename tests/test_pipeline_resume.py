@@ -119,8 +119,10 @@ def test_killing_a_worker_mid_scan_loses_nothing(clean: Clean, tmp_path: Path) -
     try:
         _wait_for_units(proc, case, 1)
         assert proc.poll() is None, "the scan finished before a worker could be killed"
+        # local workers are forked by multiprocessing's fork server (a child of the scan), and
+        # keep its command line
         workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                   if "spawn_main" in " ".join(c.cmdline())]
+                   if "forkserver" in " ".join(c.cmdline()) and c.ppid() != proc.pid]
         assert len(workers) == 2, [c.cmdline() for c in workers]
         killed = workers[0].pid
         os.kill(killed, signal.SIGKILL)
