@@ -145,6 +145,7 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
         scheduler=scheduler, rule_paths=list(rule_paths), default_rules=not no_default_rules, force=force,
         command_line=["seized", *sys.argv[1:]], case_name=case_name, examiner=examiner,
         containers=not no_containers, unallocated=not no_unallocated,
+        while_units_run=None if no_report else _import_report_modules,
     )
     outcome = run_scan(request, _say, _warn)
     if outcome.manifest is None:
@@ -168,6 +169,15 @@ def _print_accounting(manifest: dict) -> None:
              f"{acc.get('unallocated_scanned_bytes', 0)} + unreadable {acc.get('unreadable_bytes', 0)}")
     counts = ", ".join(f"{name} {info['rows']}" for name, info in sorted(manifest["tables"].items()))
     _say(f"tables: {counts}")
+
+
+def _import_report_modules() -> None:
+    """Import matplotlib, python-docx and the report code (about a second) while the workers
+    scan, rather than after the tables are written."""
+    try:
+        import reports.render  # noqa: F401
+    except Exception:  # noqa: BLE001 - _render imports it again and reports the failure in one line
+        pass
 
 
 def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ class ScanRequest:
     examiner: str | None = None
     containers: bool = True
     unallocated: bool = True
+    # started on a thread of its own when the units start on a cluster, while this process
+    # mostly waits (the CLI imports the report's libraries there)
+    while_units_run: Callable[[], None] | None = None
 
 
 @dataclass
@@ -586,6 +590,8 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
         timings["plan_s"] = round(time.monotonic() - clock, 2)
         clock = time.monotonic()
         progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+        if req.while_units_run is not None and cluster is not None:
+            threading.Thread(target=req.while_units_run, name="seized-meanwhile", daemon=True).start()
         try:
             unit_results = execute(units, options, journal, req, progress, say, cluster)
         finally:
