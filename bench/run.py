@@ -321,17 +321,18 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
         run("fls -r + icat", [sys.executable, "-m", "bench.run", "--tsk-walk", str(image)])
     cases: dict[int, Path] = {}
     phases: dict[str, dict] = {}
-    walls: dict[int, list[float]] = {n: [] for n in workers}
+    walls: list[dict[int, float]] = []  # per round: worker count -> wall seconds of a scan that succeeded
     ceilings: list[float] = []
     # Rounds interleave the worker counts, so that a slow spell of a shared machine falls on
     # both sides of a ratio rather than on one of them.
     for round_no in range(1, repeat + 1):
         suffix = f" #{round_no}" if round_no > 1 else ""
         one = run("control: 1 CPU loop" + suffix, [sys.executable, "-c", CPU_LOOP])
-        two = run("control: 2 CPU loops" + suffix, ["sh", "-c", f'"$0" -c "$1" & "$0" -c "$1"; wait',
+        two = run("control: 2 CPU loops" + suffix, ["sh", "-c", '"$0" -c "$1" & "$0" -c "$1"; wait',
                                                     sys.executable, CPU_LOOP])
         if one.exit_code == 0 and two.exit_code == 0:
             ceilings.append(2 * one.wall_s / two.wall_s)
+        walls.append({})
         for n in workers:
             case = OUT / "cases" / f"{label}-w{n}"
             shutil.rmtree(case, ignore_errors=True)
@@ -341,7 +342,7 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
                     scan_timeout)
             if t.exit_code == 0:
                 cases[n] = case
-                walls[n].append(t.wall_s)
+                walls[-1][n] = t.wall_s
                 phases[name] = json.loads((case / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
     sha = next((t.wall_s for t in timings if t.name == "sha256sum" and t.exit_code == 0), None)
     rows = []
@@ -352,7 +353,7 @@ def bench_size(size: int, seed: int, *, workers: Sequence[int], scan_timeout: fl
     result: dict[str, Any] = {"size": label, "image": str(image), "image_bytes": image_bytes, "seed": seed,
                               "warm_read_s": round(warm_s, 2), "planted": planted.get("summary"),
                               "rules": rules_note, "timings": rows, "phases": phases}
-    ratios = [a / b for a, b in zip(walls.get(1, []), walls.get(2, []))]  # one per round
+    ratios = [w[1] / w[2] for w in walls if 1 in w and 2 in w]  # one per round
     if ratios:
         result["speedup_1_to_2_workers"] = round(statistics.median(ratios), 2)
         result["speedups_per_round"] = [round(r, 2) for r in ratios]
