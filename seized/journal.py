@@ -69,7 +69,7 @@ def save_unit(root: Path, result: UnitResult) -> None:
     if (final / "stats.json").is_file():
         shutil.rmtree(tmp)
         return
-    if final.exists():  # a partial folder from a build that did not rename
+    if final.exists():  # a folder without stats.json is not a finished unit (Journal.done)
         shutil.rmtree(final)
     try:
         os.replace(tmp, final)
