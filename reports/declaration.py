@@ -7,6 +7,7 @@ only through the `Redactor`.
 """
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -393,10 +394,11 @@ class _Builder:
         seen_keys = {key_of(i) for i in chosen}
         seen_rows = set(chosen)
         if len(chosen) < limit:
-            keyed = t.select(list(key_cols)).append_column("row", pa.array(range(t.num_rows), pa.int64()))
-            firsts = keyed.group_by(list(key_cols), use_threads=False).aggregate([("row", "min")])
+            keyed = t.select(list(key_cols)).append_column("row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
+            firsts = keyed.group_by(list(key_cols), use_threads=False).aggregate([("row", "min")]).column("row_min")
             # first row of each key in row order; keys already cited are passed over
-            for i in sorted(firsts.column("row_min").to_pylist())[:limit + len(seen_keys)]:
+            wanted = min(limit + len(seen_keys), len(firsts))
+            for i in sorted(firsts.take(pc.bottom_k_unstable(firsts, wanted)).to_pylist()) if wanted else ():
                 if len(chosen) >= limit:
                     break
                 key = key_of(i)

@@ -103,23 +103,30 @@ class Redactor:
         """Known secrets that occur in `text`, longest first (so a secret containing another
         is removed whole), found through an index of their first characters: one dict lookup
         per position instead of one substring search per known secret."""
-        order, by_prefix, with_mask = self._scrub_index
-        found = set(with_mask)  # these could appear only once MASK is put in; always tried
+        by_prefix, with_mask = self._scrub_index
+        found: set[str] = set()
         for i in range(len(text) - MIN_SCRUB_LENGTH + 1):
             for value in by_prefix.get(text[i:i + MIN_SCRUB_LENGTH], ()):
                 if text.startswith(value, i):
                     found.add(value)
-        return sorted(found, key=order.__getitem__)
+        if not found and MASK[0] not in text:
+            return []  # nothing is replaced, so no secret holding a MASK character can appear
+        # Secrets that hold a MASK character may appear once MASK is put in, so they are tried
+        # too, in their place in the order; they come presorted, and the sort is of tuples.
+        keyed = with_mask + [(-len(v), v) for v in found if MASK[0] not in v]
+        return [v for _, v in sorted(keyed)]
 
     @property
-    def _scrub_index(self) -> tuple[dict[str, int], dict[str, list[str]], tuple[str, ...]]:
+    def _scrub_index(self) -> tuple[dict[str, list[str]], list[tuple[int, str]]]:
+        """Built on first use and unordered: a case has 10^5 secrets and a report scrubs a few
+        hundred texts, so only those found in a text are sorted."""
         cached = self.__dict__.get("_scrub")
         if cached is None:
-            ordered = sorted((s for s in self.known if len(s) >= MIN_SCRUB_LENGTH), key=lambda s: (-len(s), s))
             by_prefix: dict[str, list[str]] = {}
-            for value in ordered:
-                by_prefix.setdefault(value[:MIN_SCRUB_LENGTH], []).append(value)
-            with_mask = tuple(v for v in ordered if MASK[0] in v)
-            cached = ({v: i for i, v in enumerate(ordered)}, by_prefix, with_mask)
+            for value in self.known:
+                if len(value) >= MIN_SCRUB_LENGTH:
+                    by_prefix.setdefault(value[:MIN_SCRUB_LENGTH], []).append(value)
+            with_mask = sorted((-len(v), v) for v in self.known if len(v) >= MIN_SCRUB_LENGTH and MASK[0] in v)
+            cached = (by_prefix, with_mask)
             object.__setattr__(self, "_scrub", cached)
         return cached
