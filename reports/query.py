@@ -101,20 +101,87 @@ class Query:
         table = self._table(tables)
         if table is None or table.num_rows == 0 or any(c not in table.column_names for c in self.distinct):
             return 0
-        if not self.distinct:
-            keep = self._mask(table)
-            return table.num_rows if keep is None else int(pc.sum(keep).as_py() or 0)
-        # One column: like SQL COUNT(DISTINCT col), nulls are not counted. Several columns:
-        # distinct tuples, null being a value (a file's path with no archive member counts).
-        picked = self.rows(tables, list(self.distinct))
-        if picked.num_rows == 0:
-            return 0
-        if len(self.distinct) == 1:  # unique() hashes a million strings ~3x faster than count_distinct()
-            column = picked.column(0)
-            return len(pc.unique(column)) - (1 if column.null_count else 0)
-        return picked.group_by(list(self.distinct), use_threads=False).aggregate([]).num_rows
+        return _count(table, self._mask(table), self.distinct)
+
+
+def _count(table: pa.Table, keep: pa.ChunkedArray | None, distinct: tuple[str, ...]) -> int:
+    """Rows of `table` that `keep` keeps (None: all), or their distinct `distinct` values."""
+    if not distinct:
+        return table.num_rows if keep is None else int(pc.sum(keep).as_py() or 0)
+    # One column: like SQL COUNT(DISTINCT col), nulls are not counted. Several columns:
+    # distinct tuples, null being a value (a file's path with no archive member counts).
+    picked = table.select(list(distinct))
+    if keep is not None:
+        picked = picked.filter(keep)
+    if picked.num_rows == 0:
+        return 0
+    if len(distinct) == 1:  # unique() hashes a million strings ~3x faster than count_distinct()
+        column = picked.column(0)
+        return len(pc.unique(column)) - (1 if column.null_count else 0)
+    return picked.group_by(list(distinct), use_threads=False).aggregate([]).num_rows
 
 
 def counted(query: Query, tables: dict[str, pa.Table | None]) -> dict:
     """The summary.json form of a number: value, query text, table."""
     return {"value": query.run(tables), "query": query.text(), "table": query.table}
+
+
+class Counter:
+    """Runs many queries over one case's tables, giving what `Query.run` gives, with each
+    condition's row mask and each count worked out once.
+
+    Why: a summary asks the same questions of every evidence item and of the whole case. A
+    condition that every row meets (the only evidence id of a one-drive case) selects
+    nothing, so such a question is the case-wide one and is answered from it; hashing a
+    million addresses once instead of twice is a third of the summary's time.
+    """
+
+    def __init__(self, tables: dict[str, pa.Table | None]) -> None:
+        self.tables = tables
+        self._masks: dict[tuple[str, Cond], pa.ChunkedArray | None] = {}
+        self._counts: dict[tuple, int] = {}
+
+    def _cond_mask(self, table_name: str, table: pa.Table, cond: Cond) -> pa.ChunkedArray | None:
+        """The rows `cond` keeps; None when it keeps every row."""
+        key = (table_name, cond)
+        if key not in self._masks:
+            mask = cond.mask(table)
+            self._masks[key] = None if pc.all(mask).as_py() is not False else mask
+        return self._masks[key]
+
+    def _selective(self, query: Query, table: pa.Table) -> tuple[Cond, ...]:
+        if table.num_rows == 0:
+            return ()
+        return tuple(c for c in query.where if self._cond_mask(query.table, table, c) is not None)
+
+    def _mask(self, query: Query, table: pa.Table, conds: tuple[Cond, ...]):
+        keep = None
+        for cond in conds:
+            mask = self._cond_mask(query.table, table, cond)
+            keep = mask if keep is None else pc.and_(keep, mask)
+        return keep
+
+    def rows(self, query: Query, columns: list[str] | None = None) -> pa.Table | None:
+        """As `Query.rows`."""
+        table = query._table(self.tables)
+        if table is None or (columns and any(c not in table.column_names for c in columns)):
+            return None
+        keep = self._mask(query, table, self._selective(query, table))
+        if columns is not None:
+            table = table.select(columns)
+        return table if keep is None else table.filter(keep)
+
+    def run(self, query: Query) -> int:
+        """As `Query.run`."""
+        table = query._table(self.tables)
+        if table is None or table.num_rows == 0 or any(c not in table.column_names for c in query.distinct):
+            return 0
+        conds = self._selective(query, table)
+        key = (query.table, frozenset(conds), query.distinct)
+        if key not in self._counts:
+            self._counts[key] = _count(table, self._mask(query, table, conds), query.distinct)
+        return self._counts[key]
+
+    def counted(self, query: Query) -> dict:
+        """As `counted`."""
+        return {"value": self.run(query), "query": query.text(), "table": query.table}

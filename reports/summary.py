@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reports.case import CaseData
-from reports.query import Cond, Query, counted, eq
+from reports.query import Cond, Counter, Query, eq
 
 # Columns whose values split a table into categories worth a count each, when present.
 CATEGORY_COLUMNS = ("kind", "rule", "brand", "brands", "category", "valid", "active", "stage", "encoding")
@@ -55,44 +55,41 @@ def _values(table: pa.Table | None, column: str) -> list:
     return sorted(uniq, key=lambda v: (str(type(v)), v))[:MAX_CATEGORIES]
 
 
-def _table_section(case: CaseData, name: str, base: tuple[Cond, ...]) -> dict:
-    tables = case.tables
-    table = tables.get(name)
-    out: dict = {"present": table is not None, "total": counted(Query(name, base), tables)}
+def _table_section(case: CaseData, counter: Counter, name: str, base: tuple[Cond, ...]) -> dict:
+    table = case.tables.get(name)
+    out: dict = {"present": table is not None, "total": counter.counted(Query(name, base))}
     for cols in DISTINCT.get(name, ()):
         if table is not None and all(c in table.column_names for c in cols):
-            out["distinct_" + "_".join(cols)] = counted(Query(name, base, cols), tables)
+            out["distinct_" + "_".join(cols)] = counter.counted(Query(name, base, cols))
     for column in CATEGORY_COLUMNS:
-        values = _values(Query(name, base).rows(tables, [column]), column)
+        values = _values(counter.rows(Query(name, base), [column]), column)
         if values:
             is_list = pa.types.is_list(table.schema.field(column).type)
             out["by_" + column] = {str(v).lower() if isinstance(v, bool) else v:
-                                   counted(Query(name, base + (Cond(column, "has", v) if is_list else eq(column, v),)),
-                                           tables) for v in values}
+                                   counter.counted(Query(name, base + (Cond(column, "has", v) if is_list else eq(column, v),)))
+                                   for v in values}
     for key, (conds, distinct) in SPECIAL.get(name, {}).items():
         if table is not None and all(c.column in table.column_names for c in conds) and \
                 all(c in table.column_names for c in distinct):
-            out[key] = counted(Query(name, base + conds, distinct), tables)
+            out[key] = counter.counted(Query(name, base + conds, distinct))
     return out
 
 
-def _files_section(case: CaseData, base: tuple[Cond, ...]) -> dict:
-    tables = case.tables
-    out = {"seen": counted(Query("files", base), tables)}
+def _files_section(counter: Counter, base: tuple[Cond, ...]) -> dict:
+    out = {"seen": counter.counted(Query("files", base))}
     for status in FILE_STATUSES:
-        out[status] = counted(Query("files", base + (eq("status", status),)), tables)
-    out["deleted_names"] = counted(Query("files", base + (eq("allocated", False),)), tables)
+        out[status] = counter.counted(Query("files", base + (eq("status", status),)))
+    out["deleted_names"] = counter.counted(Query("files", base + (eq("allocated", False),)))
     return out
 
 
-def _limitations(case: CaseData, base: tuple[Cond, ...]) -> dict:
-    tables = case.tables
+def _limitations(case: CaseData, counter: Counter, base: tuple[Cond, ...]) -> dict:
     return {
-        "errors": _table_section(case, "errors", base),
-        "encryption_errors": counted(Query("errors", base + (Cond("stage", "contains", "encrypt"),)), tables),
-        "luks_errors": counted(Query("errors", base + (Cond("stage", "contains", "luks"),)), tables),
-        "volumes_without_file_system": counted(Query("volumes", base + (eq("status", "no file system"),)), tables),
-        "volumes_with_error": counted(Query("volumes", base + (eq("status", "error"),)), tables),
+        "errors": _table_section(case, counter, "errors", base),
+        "encryption_errors": counter.counted(Query("errors", base + (Cond("stage", "contains", "encrypt"),))),
+        "luks_errors": counter.counted(Query("errors", base + (Cond("stage", "contains", "luks"),))),
+        "volumes_without_file_system": counter.counted(Query("volumes", base + (eq("status", "no file system"),))),
+        "volumes_with_error": counter.counted(Query("volumes", base + (eq("status", "error"),))),
     }
 
 
@@ -110,7 +107,7 @@ def _accounting(case: CaseData, evidence_id: str | None) -> dict:
     return out
 
 
-def _harvest_lists(case: CaseData, evidence_id: str) -> dict:
+def _harvest_lists(case: CaseData, counter: Counter, evidence_id: str) -> dict:
     table = case.tables.get("harvest_lists")
     rows = []
     if table is not None and table.num_rows:
@@ -118,10 +115,11 @@ def _harvest_lists(case: CaseData, evidence_id: str) -> dict:
         cols = [c for c in ("finding_id", "path", "member", "inode", "addresses", "unique") if c in picked.column_names]
         rows = picked.select(cols).slice(0, MAX_LISTED).to_pylist()
     q = Query("harvest_lists", (eq("evidence_id", evidence_id),))
-    return {"listed": rows, "total": counted(q, case.tables), "query": q.text()}
+    return {"listed": rows, "total": counter.counted(q), "query": q.text()}
 
 
 def build_summary(case: CaseData) -> dict:
+    counter = Counter(case.tables)
     evidence = {}
     for eid in case.evidence_ids:
         base = (eq("evidence_id", eid),)
@@ -132,18 +130,18 @@ def build_summary(case: CaseData) -> dict:
             "size": ev.get("size"),
             "md5": ev.get("md5"), "sha1": ev.get("sha1"), "sha256": ev.get("sha256"),
             "verified": ev.get("verified"),
-            "files": _files_section(case, base),
+            "files": _files_section(counter, base),
             "accounting": _accounting(case, eid),
-            "findings": {name: _table_section(case, name, base) for name in case.finding_tables},
-            "harvest_lists": _harvest_lists(case, eid),
-            "limitations": _limitations(case, base),
+            "findings": {name: _table_section(case, counter, name, base) for name in case.finding_tables},
+            "harvest_lists": _harvest_lists(case, counter, eid),
+            "limitations": _limitations(case, counter, base),
         }
     totals = {
         "evidence_items": {"value": len(case.evidence_ids), "query": "evidence | count", "table": "evidence"},
-        "files": _files_section(case, ()),
+        "files": _files_section(counter, ()),
         "accounting": _accounting(case, None),
-        "findings": {name: _table_section(case, name, ()) for name in case.finding_tables},
-        "limitations": _limitations(case, ()),
+        "findings": {name: _table_section(case, counter, name, ()) for name in case.finding_tables},
+        "limitations": _limitations(case, counter, ()),
     }
     return {
         "format": "seized-summary/1",
