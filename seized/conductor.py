@@ -426,14 +426,15 @@ def _accounting(plan: EvidencePlan, file_rows: list[dict], bytes_read: int, unre
 
 
 def _finding_runs(name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal):
-    """The table's rows as sorted runs, one per unit, in the order of the final table."""
+    """The table's rows as sorted runs, one per unit, in the order of the final table (the
+    workers sorted each run; tables.SortedTableWriter checks the seams between them)."""
     final = tbl.final_schema(name)
     for evidence_id, plan in cited:
         for unit in sorted(plan.units, key=unit_order):
             table = journal.load_table(unit.id, name)
             if table is None or table.num_rows == 0:
                 continue
-            yield tbl.sort_table(tbl.with_evidence_id(table, evidence_id, final))
+            yield tbl.with_evidence_id(table, evidence_id, final)
 
 
 def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal,

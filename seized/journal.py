@@ -20,7 +20,7 @@ from seized.worker import ScanOptions, UnitResult, run_unit
 
 # What a journalled unit holds; part of the case identity, so a journal written by a build
 # whose units held something else is never reused (2: finding tables carry `finding_key`).
-JOURNAL_FORMAT = 2
+JOURNAL_FORMAT = 3
 
 
 class Journal:

@@ -23,7 +23,7 @@ from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
-from seized.tables import finding_keys, worker_schema
+from seized.tables import finding_keys, sort_worker_table, worker_schema
 from seized.scanning import NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window, windows
 
 READ_BLOCK = 16 * 1024 * 1024
@@ -297,7 +297,7 @@ def _same_offset(offset: int) -> int:
 def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
     out = {}
     for name, batches in rows.batches.items():
-        table = pa.concat_tables(batches)
+        table = sort_worker_table(name, pa.concat_tables(batches))
         out[name] = table.append_column("finding_key", finding_keys(name, table))
     if rows.errors:
         out["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
