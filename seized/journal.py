@@ -19,7 +19,8 @@ from ingest.units import Unit
 from seized.worker import ScanOptions, UnitResult, run_unit
 
 # What a journalled unit holds; part of the case identity, so a journal written by a build
-# whose units held something else is never reused (2: finding tables carry `finding_key`).
+# whose units held something else is never reused (2: finding tables carry `finding_key`;
+# 3: each finding table comes sorted by its worker, see seized.tables.SORT_KEYS).
 JOURNAL_FORMAT = 3
 
 
