@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from reports.case import CaseData, load_case
-from reports.charts import render_charts
+from reports.charts import draw_charts, plan_charts
 from reports.correlate import correlations
 from reports.declaration import build_declaration
 from reports.redact import Redactor, load_salt
@@ -82,10 +82,12 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
     known = _known_secrets(data)
     redactor = Redactor(salt, reveal=reveal_secrets, known=known)
 
-    # The charts are drawn on a second thread while the counts are made: Agg drawing and
-    # Arrow's kernels both release the GIL for much of their time, and neither reads the other.
+    # The charts are worked out and drawn on a second thread while the counts are made and
+    # the declaration written: Agg drawing and Arrow's kernels both release the GIL for much
+    # of their time. Only the DOCX, which embeds the PNGs, waits for the drawing.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seized-charts") as pool:
-        drawing = pool.submit(render_charts, data, report_dir)
+        planned = pool.submit(plan_charts, data)
+        drawn = pool.submit(lambda: draw_charts(planned.result(), report_dir))  # after `planned`: one thread
         corr = correlations(data.tables, Redactor(salt, reveal=False, known=known))
         corr_path = write_table(case, "correlations", corr)
         corr_info = {"path": str(corr_path.relative_to(case)), "rows": corr.num_rows,
@@ -93,12 +95,14 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         summary = build_summary(data)
         summary["correlations"] = {"value": corr.num_rows, "query": "correlations | count", "table": "correlations"}
         summary["reveal_secrets"] = bool(reveal_secrets)
-        charts = drawing.result()
-    blocks = build_declaration(data, summary, redactor, charts, corr)
-    title = f"Declaration of {data.examiner} - {data.case_name}"
-    _write_text(report_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    _write_text(report_dir / "declaration.md", to_markdown(blocks))
-    _write_text(report_dir / "declaration.html", to_html(blocks, title))
+        charts = [p.chart for p in planned.result()]
+        blocks = build_declaration(data, summary, redactor, charts, corr)
+        title = f"Declaration of {data.examiner} - {data.case_name}"
+        _write_text(report_dir / "summary.json",
+                    json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        _write_text(report_dir / "declaration.md", to_markdown(blocks))
+        _write_text(report_dir / "declaration.html", to_html(blocks, title))
+        drawn.result()
     write_docx(blocks, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))
     _record(case, report_dir, corr_info, reveal_secrets)
