@@ -138,16 +138,27 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
       seized scan /evidence/drive1.E01 /evidence/drive2.dd -o /cases/rustock
       seized scan disk.001 -o case --rules my_rules/ --workers 8
     """
-    from seized.conductor import ScanRequest, scan as run_scan
+    workers = os.cpu_count() or 1 if workers is None else workers
+    cluster = None
+    if workers != 0 and not scheduler and all(os.path.isfile(p) for p in images):
+        from seized.cluster import BackgroundCluster
 
-    request = ScanRequest(
-        images=list(images), case=case, workers=os.cpu_count() or 1 if workers is None else workers,
-        scheduler=scheduler, rule_paths=list(rule_paths), default_rules=not no_default_rules, force=force,
-        command_line=["seized", *sys.argv[1:]], case_name=case_name, examiner=examiner,
-        containers=not no_containers, unallocated=not no_unallocated,
-        while_units_run=None if no_report else _import_report_modules,
-    )
-    outcome = run_scan(request, _say, _warn)
+        cluster = BackgroundCluster.local(workers, _say)  # starts while the conductor is imported
+    try:
+        from seized.conductor import ScanRequest, scan as run_scan
+
+        request = ScanRequest(
+            images=list(images), case=case, workers=workers,
+            scheduler=scheduler, rule_paths=list(rule_paths), default_rules=not no_default_rules, force=force,
+            command_line=["seized", *sys.argv[1:]], case_name=case_name, examiner=examiner,
+            containers=not no_containers, unallocated=not no_unallocated,
+            while_units_run=None if no_report else _import_report_modules,
+        )
+    except BaseException:
+        if cluster is not None:
+            cluster.join()
+        raise
+    outcome = run_scan(request, _say, _warn, cluster)  # stops the cluster before it returns
     if outcome.manifest is None:
         sys.exit(outcome.exit_code)
     _print_accounting(outcome.manifest)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -90,6 +90,20 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
         cluster.close()
 
 
+FORK_SERVER_PRELOAD = ["distributed", "seized.worker", "seized.ruleset"]
+
+
+def start_fork_server() -> None:
+    """Start the server that local workers are forked from, before anything else: its imports
+    (Dask, Arrow, YARA, TSK and the extractors, about a second) then run on another core
+    while this process imports its own and walks the evidence, instead of after."""
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(FORK_SERVER_PRELOAD)
+    multiprocessing.forkserver.ensure_running()
+
+
 def _fork_workers_from_one_import() -> None:
     """Local workers are forked from one server process that has imported Dask and the
     worker side (pyarrow, yara, pytsk3, the extractors and their compiled patterns) once,
@@ -101,7 +115,7 @@ def _fork_workers_from_one_import() -> None:
     dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
     # distributed names its own preload list the first time it makes the context; ours is
     # set after it, and before the server starts (it starts with the first worker)
-    get_mp_context().set_forkserver_preload(["distributed", "seized.worker", "seized.ruleset"])
+    get_mp_context().set_forkserver_preload(FORK_SERVER_PRELOAD)  # no-op if start_fork_server ran
 
 
 class BackgroundCluster:
@@ -115,6 +129,14 @@ class BackgroundCluster:
         self._stack = ExitStack()
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seized-cluster")
         self._client = self._starter.submit(self._stack.enter_context, open_client(workers, scheduler, images, say))
+        self._closed: Future | None = None
+
+    @classmethod
+    def local(cls, workers: int, say: Callable[[str], None]) -> "BackgroundCluster":
+        """A local cluster begun at the command's first line, with its fork server, so that
+        its start (a second or more) overlaps the conductor's own imports and checks."""
+        start_fork_server()
+        return cls(workers, None, [], say)
 
     def client(self) -> "distributed.Client":
         """The connected client; raises what opening it raised (ClusterError: one line)."""
@@ -123,11 +145,15 @@ class BackgroundCluster:
     def close(self, wait: bool = True) -> None:
         """Stop the cluster; with wait=False it stops on its own thread (the workers take about
         half a second to exit) while the conductor assembles the tables, and `join` waits."""
-        self._closed = self._starter.submit(self._close)
+        if self._closed is None:
+            self._closed = self._starter.submit(self._close)
         if wait:
             self.join()
 
     def join(self) -> None:
+        """Wait until the cluster has stopped (stopping it first if nobody has)."""
+        if self._closed is None:
+            self._closed = self._starter.submit(self._close)
         try:
             self._closed.result()
         finally:

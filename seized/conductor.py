@@ -532,33 +532,36 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
 # ---------------------------------------------------------------- the scan
 
 
-def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], None]) -> ScanOutcome:
+def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], None],
+         cluster: "BackgroundCluster | None" = None) -> ScanOutcome:
+    """`cluster`: a local cluster the caller has begun to start already (the CLI does, before
+    it imports this module); otherwise one is started here when the request needs one. It is
+    stopped before this returns, whatever happens."""
     started = _utc_now()
-    from seized.ruleset import load_rule_set
-
-    rule_set = None  # compile errors stop us before anything else
-    if req.default_rules or req.rule_paths:
-        rule_set = load_rule_set(req.rule_paths, req.default_rules)
-    identity = _identity(req, rule_set.sha256 if rule_set else None)
-    failures: list[Failure] = []
-    specs: list[ImageSpec] = []
-    for image in req.images:
-        try:
-            specs.append(identify_image(image))
-        except ImageError as exc:
-            failures.append(Failure(image, str(exc)))
-    if not specs:
-        for f in failures:
-            warn(f"{f.image}: {f.reason}")
-        return ScanOutcome(2, failures)
-    run_key = prepare_case(req, identity)
-    journal = Journal(req.case, run_key)
-    cluster = None
-    if req.workers != 0 or req.scheduler:
-        from seized.cluster import BackgroundCluster
-
-        cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
     try:
+        from seized.ruleset import load_rule_set
+
+        rule_set = None  # compile errors stop us before anything else
+        if req.default_rules or req.rule_paths:
+            rule_set = load_rule_set(req.rule_paths, req.default_rules)
+        identity = _identity(req, rule_set.sha256 if rule_set else None)
+        failures: list[Failure] = []
+        specs: list[ImageSpec] = []
+        for image in req.images:
+            try:
+                specs.append(identify_image(image))
+            except ImageError as exc:
+                failures.append(Failure(image, str(exc)))
+        if not specs:
+            for f in failures:
+                warn(f"{f.image}: {f.reason}")
+            return ScanOutcome(2, failures)
+        run_key = prepare_case(req, identity)
+        journal = Journal(req.case, run_key)
+        if cluster is None and (req.workers != 0 or req.scheduler):
+            from seized.cluster import BackgroundCluster
+
+            cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
         return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn)
     finally:
         if cluster is not None:
