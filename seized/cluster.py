@@ -91,17 +91,36 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
 
 
 FORK_SERVER_PRELOAD = ["distributed", "seized.worker", "seized.ruleset"]
+# What Dask's nanny sets for its workers (distributed.nanny.pre-spawn-environ): one thread per
+# worker for OpenMP, MKL, OpenBLAS and Arrow, and glibc giving freed memory back promptly.
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "MALLOC_TRIM_THRESHOLD_": "65536"}
 
 
 def start_fork_server() -> None:
-    """Start the server that local workers are forked from, before anything else: its imports
-    (Dask, Arrow, YARA, TSK and the extractors, about a second) then run on another core
-    while this process imports its own and walks the evidence, instead of after."""
+    """Start the server that local workers are forked from (once; later calls do nothing).
+
+    Started early, its imports (Dask, Arrow, YARA, TSK and the extractors, about a second)
+    run on another core while this process imports its own and walks the evidence. It gets
+    the workers' environment itself: glibc and the thread pools read it when a process
+    starts, and a forked worker does not start, it copies the server. This process keeps its
+    own: Dask's nanny would otherwise set OMP_NUM_THREADS=1 here too, and Arrow would then
+    read the tables back for the report on one thread instead of every core.
+    """
     import multiprocessing
     import multiprocessing.forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(FORK_SERVER_PRELOAD)
-    multiprocessing.forkserver.ensure_running()
+    saved = {key: os.environ.get(key) for key in WORKER_ENV}
+    os.environ.update(WORKER_ENV)  # only while the server is spawned: no other thread runs yet
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _fork_workers_from_one_import() -> None:
@@ -110,12 +129,11 @@ def _fork_workers_from_one_import() -> None:
     instead of each spawned worker importing them all again: on a two-core machine N
     workers' imports otherwise compete with the conductor's walk before the first unit."""
     import dask
-    from distributed.utils import get_mp_context
 
-    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
-    # distributed names its own preload list the first time it makes the context; ours is
-    # set after it, and before the server starts (it starts with the first worker)
-    get_mp_context().set_forkserver_preload(FORK_SERVER_PRELOAD)  # no-op if start_fork_server ran
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver",
+                     # set in each worker as it starts, never in this process (see start_fork_server)
+                     "distributed.nanny.pre-spawn-environ": {}, "distributed.nanny.environ": WORKER_ENV})
+    start_fork_server()
 
 
 class BackgroundCluster:
