@@ -73,11 +73,14 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
         return
     n = workers if workers > 0 else (os.cpu_count() or 1)
     _fork_workers_from_one_import()
+    # Dask's own log lines stay off the examiner's terminal (a worker whose heartbeat meets the
+    # scheduler closing logs a traceback): a unit that fails is an errors row and a one-line
+    # message, and SEIZED_DEBUG=1 shows Dask's errors again.
     # The scheduler always serves HTTP; without an address it takes port 8787 and, when another
     # cluster holds that port, prints a multi-line UserWarning: a free loopback port instead.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                           silence_logs=logging.ERROR)
+                           silence_logs=logging.ERROR if os.environ.get("SEIZED_DEBUG") else logging.CRITICAL)
     try:
         # not `with Client(...)`: that sets a context variable which must be reset in the same
         # thread, and BackgroundCluster opens the client on one thread and closes it on another
@@ -91,10 +94,12 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
 
 
 FORK_SERVER_PRELOAD = ["distributed", "seized.worker", "seized.ruleset"]
-# What Dask's nanny sets for its workers (distributed.nanny.pre-spawn-environ): one thread per
-# worker for OpenMP, MKL, OpenBLAS and Arrow, and glibc giving freed memory back promptly.
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-              "MALLOC_TRIM_THRESHOLD_": "65536"}
+# The thread limits Dask's nanny sets for its workers (distributed.nanny.pre-spawn-environ):
+# one thread per worker for OpenMP, MKL, OpenBLAS and Arrow. Not its MALLOC_TRIM_THRESHOLD_:
+# setting it freezes glibc's mmap threshold at 128 KiB, so every 16 MiB read buffer became a
+# fresh mmap, page-faulted in and unmapped again (2.3 of 5.5 system CPU-s of a 1 GiB scan;
+# worker memory stays bounded by glibc's own thresholds, tens of MiB more per worker).
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def start_fork_server() -> None:
@@ -102,8 +107,8 @@ def start_fork_server() -> None:
 
     Started early, its imports (Dask, Arrow, YARA, TSK and the extractors, about a second)
     run on another core while this process imports its own and walks the evidence. It gets
-    the workers' environment itself: glibc and the thread pools read it when a process
-    starts, and a forked worker does not start, it copies the server. This process keeps its
+    the workers' environment itself: libraries read it when a process starts, and a forked
+    worker does not start, it copies the server. This process keeps its
     own: Dask's nanny would otherwise set OMP_NUM_THREADS=1 here too, and Arrow would then
     read the tables back for the report on one thread instead of every core.
     """
