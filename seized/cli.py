@@ -139,6 +139,11 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
       seized scan disk.001 -o case --rules my_rules/ --workers 8
     """
     workers = os.cpu_count() or 1 if workers is None else workers
+    rule_set = None
+    if rule_paths or not no_default_rules:  # a bad rule file ends the command here, before a cluster starts
+        from seized.ruleset import load_rule_set
+
+        rule_set = load_rule_set(list(rule_paths), not no_default_rules)
     cluster = None
     if workers != 0 and not scheduler and all(os.path.isfile(p) for p in images):
         from seized.cluster import BackgroundCluster
@@ -152,7 +157,7 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
             scheduler=scheduler, rule_paths=list(rule_paths), default_rules=not no_default_rules, force=force,
             command_line=["seized", *sys.argv[1:]], case_name=case_name, examiner=examiner,
             containers=not no_containers, unallocated=not no_unallocated,
-            while_units_run=None if no_report else _import_report_modules,
+            while_units_run=None if no_report else _import_report_modules, rule_set=rule_set,
         )
     except BaseException:
         if cluster is not None:

@@ -37,6 +37,7 @@ from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
 
 if TYPE_CHECKING:
     from seized.cluster import BackgroundCluster
+    from seized.ruleset import RuleSet
 
 
 class CaseError(Exception):
@@ -60,6 +61,9 @@ class ScanRequest:
     # started on a thread of its own when the units start on a cluster, while this process
     # mostly waits (the CLI imports the report's libraries there)
     while_units_run: Callable[[], None] | None = None
+    # rule_paths and the shipped rules, compiled already by the caller (the CLI does so before
+    # it starts a cluster, so a bad rule file fails at once); None: compiled here
+    rule_set: "RuleSet | None" = None
 
 
 @dataclass
@@ -541,8 +545,8 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     try:
         from seized.ruleset import load_rule_set
 
-        rule_set = None  # compile errors stop us before anything else
-        if req.default_rules or req.rule_paths:
+        rule_set = req.rule_set  # compile errors stop us before anything else
+        if rule_set is None and (req.default_rules or req.rule_paths):
             rule_set = load_rule_set(req.rule_paths, req.default_rules)
         identity = _identity(req, rule_set.sha256 if rule_set else None)
         failures: list[Failure] = []
