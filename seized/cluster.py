@@ -102,24 +102,31 @@ FORK_SERVER_PRELOAD = ["distributed", "seized.worker", "seized.ruleset"]
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
+_fork_server_started = False
+
+
 def start_fork_server() -> None:
     """Start the server that local workers are forked from (once; later calls do nothing).
 
     Started early, its imports (Dask, Arrow, YARA, TSK and the extractors, about a second)
     run on another core while this process imports its own and walks the evidence. It gets
     the workers' environment itself: libraries read it when a process starts, and a forked
-    worker does not start, it copies the server. This process keeps its
-    own: Dask's nanny would otherwise set OMP_NUM_THREADS=1 here too, and Arrow would then
-    read the tables back for the report on one thread instead of every core.
+    worker does not start, it copies the server. This process keeps its own: Dask's nanny
+    would otherwise set OMP_NUM_THREADS=1 here too, and Arrow would then read the tables
+    back for the report on one thread instead of every core.
     """
+    global _fork_server_started
+    if _fork_server_started:  # later calls come from the cluster's thread: os.environ stays untouched
+        return
     import multiprocessing
     import multiprocessing.forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(FORK_SERVER_PRELOAD)
     saved = {key: os.environ.get(key) for key in WORKER_ENV}
-    os.environ.update(WORKER_ENV)  # only while the server is spawned: no other thread runs yet
+    os.environ.update(WORKER_ENV)  # only while the server is spawned, by the first caller
     try:
         multiprocessing.forkserver.ensure_running()
+        _fork_server_started = True
     finally:
         for key, value in saved.items():
             if value is None:
@@ -168,19 +175,21 @@ class BackgroundCluster:
     def close(self, wait: bool = True) -> None:
         """Stop the cluster; with wait=False it stops on its own thread (the workers take about
         half a second to exit) while the conductor assembles the tables, and `join` waits."""
-        if self._closed is None:
-            self._closed = self._starter.submit(self._close)
+        self._begin_close()
         if wait:
             self.join()
 
     def join(self) -> None:
         """Wait until the cluster has stopped (stopping it first if nobody has)."""
-        if self._closed is None:
-            self._closed = self._starter.submit(self._close)
+        self._begin_close()
         try:
             self._closed.result()
         finally:
             self._starter.shutdown()
+
+    def _begin_close(self) -> None:
+        if self._closed is None:
+            self._closed = self._starter.submit(self._close)
 
     def _close(self) -> None:
         try:
