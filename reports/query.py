@@ -89,19 +89,33 @@ class Query:
     def rows(self, tables: dict[str, pa.Table | None], columns: list[str] | None = None) -> pa.Table | None:
         """The rows the where clause keeps, only `columns` of them when given (None: table
         missing or a named column absent). Selecting first keeps a filtered copy small."""
+        table = self._selectable(tables, columns)
+        return None if table is None else _kept(table, self._mask(table), columns)
+
+    def _selectable(self, tables: dict[str, pa.Table | None], columns: list[str] | None) -> pa.Table | None:
         table = self._table(tables)
         if table is None or (columns and any(c not in table.column_names for c in columns)):
             return None
-        keep = self._mask(table)
-        if columns is not None:
-            table = table.select(columns)
-        return table if keep is None else table.filter(keep)
+        return table
 
-    def run(self, tables: dict[str, pa.Table | None]) -> int:
+    def _countable(self, tables: dict[str, pa.Table | None]) -> pa.Table | None:
+        """The table to count in; None when the answer is 0 (missing, empty, or a distinct
+        column absent)."""
         table = self._table(tables)
         if table is None or table.num_rows == 0 or any(c not in table.column_names for c in self.distinct):
-            return 0
-        return _count(table, self._mask(table), self.distinct)
+            return None
+        return table
+
+    def run(self, tables: dict[str, pa.Table | None]) -> int:
+        table = self._countable(tables)
+        return 0 if table is None else _count(table, self._mask(table), self.distinct)
+
+
+def _kept(table: pa.Table, keep: pa.ChunkedArray | None, columns: list[str] | None) -> pa.Table:
+    """`columns` (None: all) of the rows `keep` keeps; selecting first keeps the copy small."""
+    if columns is not None:
+        table = table.select(columns)
+    return table if keep is None else table.filter(keep)
 
 
 def _count(table: pa.Table, keep: pa.ChunkedArray | None, distinct: tuple[str, ...]) -> int:
@@ -110,9 +124,7 @@ def _count(table: pa.Table, keep: pa.ChunkedArray | None, distinct: tuple[str, .
         return table.num_rows if keep is None else int(pc.sum(keep).as_py() or 0)
     # One column: like SQL COUNT(DISTINCT col), nulls are not counted. Several columns:
     # distinct tuples, null being a value (a file's path with no archive member counts).
-    picked = table.select(list(distinct))
-    if keep is not None:
-        picked = picked.filter(keep)
+    picked = _kept(table, keep, list(distinct))
     if picked.num_rows == 0:
         return 0
     if len(distinct) == 1:  # unique() hashes a million strings ~3x faster than count_distinct()
@@ -163,18 +175,14 @@ class Counter:
 
     def rows(self, query: Query, columns: list[str] | None = None) -> pa.Table | None:
         """As `Query.rows`."""
-        table = query._table(self.tables)
-        if table is None or (columns and any(c not in table.column_names for c in columns)):
-            return None
-        keep = self._mask(query, table, self._selective(query, table))
-        if columns is not None:
-            table = table.select(columns)
-        return table if keep is None else table.filter(keep)
+        table = query._selectable(self.tables, columns)
+        return None if table is None else _kept(table, self._mask(query, table, self._selective(query, table)),
+                                                columns)
 
     def run(self, query: Query) -> int:
         """As `Query.run`."""
-        table = query._table(self.tables)
-        if table is None or table.num_rows == 0 or any(c not in table.column_names for c in query.distinct):
+        table = query._countable(self.tables)
+        if table is None:
             return 0
         conds = self._selective(query, table)
         key = (query.table, frozenset(conds), query.distinct)

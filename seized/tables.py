@@ -157,11 +157,14 @@ def _sort_keys(sch: pa.Schema) -> list[tuple[str, str]]:
     return [(n, "ascending") for n in names]
 
 
-def sort_table(table: pa.Table) -> pa.Table:
-    keys = _sort_keys(table.schema)
+def _sorted(table: pa.Table, keys: list[tuple[str, str]]) -> pa.Table:
     if not keys or table.num_rows < 2:
         return table
     return table.take(pc.sort_indices(table, sort_keys=keys))
+
+
+def sort_table(table: pa.Table) -> pa.Table:
+    return _sorted(table, _sort_keys(table.schema))
 
 
 def sort_worker_table(name: str, table: pa.Table) -> pa.Table:
@@ -169,10 +172,7 @@ def sort_worker_table(name: str, table: pa.Table) -> pa.Table:
     sorted on the workers, in parallel, instead of on the conductor after the last unit.
     Columns the worker lacks are one value for the whole run and do not change the order."""
     present = set(table.column_names)
-    keys = [k for k in _sort_keys(final_schema(name)) if k[0] in present and k[0] not in LATE_KEYS]
-    if not keys or table.num_rows < 2:
-        return table
-    return table.take(pc.sort_indices(table, sort_keys=keys))
+    return _sorted(table, [k for k in _sort_keys(final_schema(name)) if k[0] in present and k[0] not in LATE_KEYS])
 
 
 ROW_GROUP_ROWS = 256 * 1024
