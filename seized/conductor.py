@@ -17,7 +17,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -32,6 +31,7 @@ from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from reports import schema
 from seized import tables as tbl
 from seized.journal import Journal
+from seized.manifest import utc_now
 from seized.scanning import OVERLAP
 from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
 
@@ -91,10 +91,6 @@ class ScanOutcome:
     exit_code: int
     failures: list[Failure] = field(default_factory=list)
     manifest: dict | None = None
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------- planning
@@ -541,7 +537,7 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
     """`cluster`: a local cluster the caller has begun to start already (the CLI does, before
     it imports this module); otherwise one is started here when the request needs one. It is
     stopped before this returns, whatever happens."""
-    started = _utc_now()
+    started = utc_now()
     try:
         from seized.ruleset import load_rule_set
 

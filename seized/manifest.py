@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import sys
+from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -17,6 +18,11 @@ DEPENDENCIES = (
     "distributed", "pyarrow", "email-validator", "tldextract", "click", "rich", "python-docx", "matplotlib",
     "psutil", "numpy",
 )
+
+
+def utc_now() -> str:
+    """Now, to the second, in UTC: the form every time in the manifest takes."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dependency_versions() -> dict[str, str]:
@@ -55,8 +61,6 @@ def write_json_atomic(path: Path, data: dict) -> None:
 def write_case(req, assembled, rule_set, started: str, failures, timings: dict[str, float],
                unit_results: str) -> dict:
     """manifest.json for the tables `assembled` wrote (seized.conductor.Assembled)."""
-    from seized.conductor import _utc_now
-
     evidence_rows, accounting = assembled.evidence_rows, assembled.accounting
     written = {name: {"path": str(path.relative_to(req.case)), "rows": rows, "sha256": file_sha256(path)}
                for name, (path, rows) in sorted(assembled.tables.items())}
@@ -66,7 +70,7 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
         "platform": {"system": platform.platform(), "machine": platform.machine()},
         "command_line": req.command_line,
         "started_utc": started,
-        "finished_utc": _utc_now(),
+        "finished_utc": utc_now(),
         "case": {"name": req.case_name, "examiner": req.examiner},
         "options": {
             "workers": req.workers, "scheduler": req.scheduler, "default_rules": req.default_rules,

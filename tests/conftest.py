@@ -291,11 +291,12 @@ class ScanCache:
 
 @pytest.fixture(scope="session")
 def seized_cli() -> None:
-    """Skip when `seized scan` is not runnable yet (the scan is written in parallel)."""
+    """Fail (never skip) when `seized scan` cannot even print its help: a broken import must
+    turn the run red, not quietly skip every scan test."""
     proc = run_seized("scan", "--help", timeout=120)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        pytest.skip(f"`python -m seized scan --help` does not work yet: {last}")
+        pytest.fail(f"`python -m seized scan --help` fails: {last}")
 
 
 @pytest.fixture(scope="session")
