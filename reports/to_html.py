@@ -1,8 +1,8 @@
 """HTML rendering of the declaration blocks: one self-contained file, charts as files beside it.
 
 Tables never break a number or a word: the browser may wrap a line only at spaces and at the
-`<wbr>` put after each `/` (so a long path wraps between its folders), and a cell that is a
-number is never wrapped at all. `<wbr>` adds no character: text copied from the page (a path,
+`<wbr/>` put after each `/` (so a long path wraps between its folders), and a cell that is a
+number is never wrapped at all. `<wbr/>` adds no character: text copied from the page (a path,
 a command of Appendix A) is the text as written.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ NUMBER = re.compile(r"^[+-]?[0-9][0-9,.]*$")
 
 def text(value: str) -> str:
     """Escaped text with a line-break opportunity after each `/` (and nowhere inside a word)."""
-    return escape(value).replace("/", "/<wbr>")
+    return escape(value).replace("/", "/<wbr/>")
 
 
 def _cell(value: str) -> str:

@@ -200,6 +200,9 @@ def test_html_and_docx_tables_wrap_only_between_words_and_after_slashes(demo):
             elif tag == "wbr" and self._open is not None:
                 self._text += "<wbr>"
 
+        def handle_startendtag(self, tag, attrs):
+            self.handle_starttag(tag, attrs)
+
         def handle_data(self, data):
             if self._open is not None:
                 self._text += data
