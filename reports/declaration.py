@@ -268,8 +268,10 @@ def findings(b: Builder) -> None:
                 b.para(f"The {table} table is absent from this case, so no statement about "
                        f"{TABLE_WORDS.get(table, (table, table))[1]} is made for Exhibit {ex}.")
                 continue
+            if table == "harvest_lists" and ev["harvest_lists"]["listed"]:
+                _harvest_paras(b, ev, ex)  # named one by one, largest first, instead of a summary line
+                continue
             _finding_para(b, table, sec, eid, ex, bounds_for(ev.get("bounds", []), table))
-        _harvest_paras(b, ev, ex)
 
 
 def _category_parts(b: Builder, table: str, sec: dict, bounds: list[dict]) -> list[str]:
@@ -319,10 +321,12 @@ def _harvest_paras(b: Builder, ev: dict, ex: str) -> None:
         return
     shown = listed[:HARVEST_IN_BODY]
     rest = listed[HARVEST_IN_BODY:]
-    which = "the largest" if len(listed) > len(shown) else "all of them"
-    b.para(f"Exhibit {ex} holds {b.num(total, ('harvested address list', 'harvested address lists'))} with "
-           f"{b.num(hl['addresses'], ('address', 'addresses'))} in all. The table below names "
-           f"{which}, largest first; each row's finding id is its citation.")
+    which = f"the {len(shown)} largest" if total["value"] > len(shown) else form(len(shown), "it", "all of them")
+    bounds = bounds_for(ev.get("bounds", []), "harvest_lists")
+    b.para(f"On Exhibit {ex} I found {b.num(total, ('harvested address list', 'harvested address lists'), bounds)} "
+           f"(files or archive members in which addresses dominate) holding "
+           f"{b.num(hl['addresses'], ('address', 'addresses'))} in all. The table below names {which}, largest "
+           f"first; each row's finding id is its citation.")
     rows = []
     for row in shown:
         b.cited.setdefault("harvest_lists", []).append(row["finding_id"])
@@ -375,8 +379,9 @@ def limitations(b: Builder) -> None:
         lim, ex = ev["limitations"], ev["exhibit"]
         errs = lim["errors"]
         stages = sorted(errs.get("by_stage", {}).items(), key=lambda kv: (-kv[1]["value"], str(kv[0])))
+        total = b.num(errs["total"], ("problem", "problems"))  # its marker before the stages' markers
         detail = "; ".join(f"{k}: {b.num(v)}" for k, v in stages)
-        b.para(f"On Exhibit {ex}, {b.num(errs['total'], ('problem', 'problems'))} "
+        b.para(f"On Exhibit {ex}, {total} "
                f"{form(errs['total']['value'], 'was', 'were')} recorded in the errors table"
                + (f", by stage: {detail}." if detail else "."))
         bounds = ev.get("bounds", [])
