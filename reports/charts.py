@@ -19,6 +19,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from reports.case import CaseData  # noqa: E402
+from reports.words import form  # noqa: E402
 
 SIZE = (8.0, 4.5)
 DPI = 100
@@ -181,8 +182,9 @@ def _timeline(case: CaseData, file: str) -> PlannedChart | None:
         return None
     outside = ""
     if bins["outside"]:
-        outside = (f" {bins['outside']} of the {bins['total']} files lie outside the span shown "
-                   f"({_utc(bins['lo'])} to {_utc(bins['hi'])} UTC) and are not drawn.")
+        k = bins["outside"]
+        outside = (f" {k:,} of the {bins['total']:,} files {form(k, 'lies', 'lie')} outside the span shown "
+                   f"({_utc(bins['lo'])} to {_utc(bins['hi'])} UTC) and {form(k, 'is', 'are')} not drawn.")
 
     def draw(path: Path) -> None:
         import matplotlib.dates as mdates

@@ -241,9 +241,67 @@ def test_timeline_bins_follow_the_data():
     assert timeline_bins([("E1", e1[:3])]) is None  # too few files
 
 
+def test_timeline_chart_is_drawn_per_exhibit_over_the_active_span(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from reports.case import CaseData
+    from reports.charts import _timeline, draw_charts
+
+    start = dt.datetime(2010, 3, 1, tzinfo=dt.timezone.utc)
+    times = ([start + dt.timedelta(minutes=18 * i) for i in range(50)]
+             + [start + dt.timedelta(hours=5 + i) for i in range(9)] + [start - dt.timedelta(days=1000)])
+    ids = ["a" * 16] * 50 + ["b" * 16] * 10
+    paths = [f"/list{i}.txt" for i in range(60)]
+    files = pa.table({"evidence_id": ids, "path": paths, "mtime": pa.array(times, pa.timestamp("us", tz="UTC"))})
+    case = CaseData(tmp_path, {"evidence": [{"evidence_id": "a" * 16}, {"evidence_id": "b" * 16}]},
+                    {"files": files, "emails": pa.table({"evidence_id": ids, "path": paths})}, "c", "e", ("emails",))
+    planned = _timeline(case, "charts/timeline.png")
+    assert planned is not None and "1 of the 60 files lies outside the span shown" in planned.chart.caption
+    draw_charts([planned], tmp_path)
+    first = (tmp_path / "charts" / "timeline.png").read_bytes()
+    draw_charts([planned], tmp_path)
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "charts" / "timeline.png").read_bytes() == first
+
+
 def test_declaration_sections_are_a_list_of_functions():
     from reports import declaration
 
     names = [s.__name__ for s in declaration.SECTIONS]
     assert names[0] == "caption" and names[-1] == "appendix_c" and "findings" in names
     assert all(callable(s) for s in declaration.SECTIONS)
+
+
+def test_every_kind_of_bound_is_recognised_and_names_the_tables_it_shortens():
+    import pyarrow as pa
+
+    from reports.bounds import bounds_for, bounds_section
+    from reports.query import Counter, eq
+
+    eid = "e" * 16
+    rows = [
+        ("yara", "limit reached: yara matches per rule = 1000", "/a.txt", None),
+        ("yara", "limit reached: yara matches per rule = 1000", None, None),
+        ("yara", "limit reached: yara engine matches per string = 1000000", "/b.bin", None),
+        ("extractor:indicators", "limit reached: indicators per window = 100000", "/c.log", None),
+        ("container", "expansion limit of this object reached (1073741824 decompressed bytes or 20000 members, "
+                      "all nesting levels together; decompression bomb?): the remaining members are not expanded",
+         "/42.zip", "a.zip"),
+        ("container", "gzip x.gz: compression ratio over 200:1 (decompression bomb?); member not scanned", "/x.gz", None),
+        ("container", "zip has 30000 members; only the first 20000 are scanned", "/big.zip", None),
+        ("directory", "directories nested deeper than 256 levels; not walked further", "/deep", None),
+        ("container", "damaged zip: Bad magic number for file header", "/broken.zip", None),  # not a bound
+        ("read", "TSK returned 10 of 20 bytes", "/short", None),  # not a bound
+    ]
+    errors = pa.table({"evidence_id": [eid] * len(rows), "stage": [r[0] for r in rows],
+                       "error": [r[1] for r in rows], "path": [r[2] for r in rows], "member": [r[3] for r in rows]})
+    bounds = bounds_section(Counter({"errors": errors}), (eq("evidence_id", eid),))
+    keys = {b["key"] for b in bounds}
+    assert keys == {"yara_per_rule", "yara_engine", "indicators_per_window", "container_budget", "container_ratio",
+                    "container_members", "walk_depth"}, keys
+    per_rule = next(b for b in bounds if b["key"] == "yara_per_rule")
+    assert per_rule["files"]["value"] == 1 and per_rule["unallocated"]["value"] == 1 and per_rule["value"] == 1000
+    assert {b["key"] for b in bounds_for(bounds, "yara")} >= {"yara_per_rule", "yara_engine", "container_budget"}
+    assert {b["key"] for b in bounds_for(bounds, "files")} == {"walk_depth"}
+    assert "indicators_per_window" in {b["key"] for b in bounds_for(bounds, "indicators")}
