@@ -179,7 +179,10 @@ def show_finding(case: Path, finding_id: str) -> Shown:
         chain.append(("stream", str(row["stream"])))
     member = row.get("member")
     want = -1 if member else offset + length
-    data, how = _file_bytes(spec, row, want)
+    try:
+        data, how = _file_bytes(spec, row, want)
+    except (ImageError, OSError) as exc:
+        raise ShowError(f"{ev['path']}: the file system cannot be read again ({exc})") from None
     if member:
         data = _expand(data, str(row["path"]), str(member), chain)
     shown.data = data[offset:offset + length]
