@@ -157,6 +157,8 @@ class Builder:
         labels = [self.case.exhibit(e) for e in self.case.evidence_ids]
         if len(labels) == 1:
             return f"Exhibit {labels[0]}"
+        if len(labels) <= 3:
+            return f"Exhibits {listing(labels)}"
         return f"Exhibits {labels[0]} to {labels[-1]}"
 
 
@@ -263,7 +265,12 @@ def findings(b: Builder) -> None:
         ev = b.summary["evidence"][eid]
         ex = ev["exhibit"]
         b.add(doc.Heading(3, f"Exhibit {ex}"))
+        none_found = []
         for table, sec in ev["findings"].items():
+            if sec["present"] and sec["total"]["value"] == 0:
+                pair = TABLE_WORDS.get(table, (f"{table} finding", f"{table} findings"))
+                none_found.append(f"no {pair[1]} {b.q(sec['total'])}")
+                continue
             if not sec["present"]:
                 b.para(f"The {table} table is absent from this case, so no statement about "
                        f"{TABLE_WORDS.get(table, (table, table))[1]} is made for Exhibit {ex}.")
@@ -272,6 +279,8 @@ def findings(b: Builder) -> None:
                 _harvest_paras(b, ev, ex)  # named one by one, largest first, instead of a summary line
                 continue
             _finding_para(b, table, sec, eid, ex, bounds_for(ev.get("bounds", []), table))
+        if none_found:
+            b.para(f"On Exhibit {ex} I found {listing(none_found)}.")
 
 
 def _category_parts(b: Builder, table: str, sec: dict, bounds: list[dict]) -> list[str]:
@@ -354,11 +363,12 @@ def correlations(b: Builder) -> None:
         b.para("No address, credential, onion address, network indicator or file content (SHA-256) was "
                f"found on more than one evidence item {b.q(total)}.")
         return
+    stated = b.num(total, ("value", "values"))  # its marker before the kinds' markers
     kinds = sorted(pc.value_counts(t.column("kind")).to_pylist(), key=lambda k: (-k["counts"], k["values"]))
     by_kind = "; ".join(
         f"{k['values']}: {b.num({'value': k['counts'], 'query': Query('correlations', (eq('kind', k['values']),)).text(), 'table': 'correlations'})}"
         for k in kinds)
-    b.para(f"{b.num(total, ('value', 'values'))} {form(t.num_rows, 'was', 'were')} found on more than one "
+    b.para(f"{stated} {form(t.num_rows, 'was', 'were')} found on more than one "
            f"evidence item. By kind: {by_kind}.")
     rows = []
     ordered = sorted(t.to_pylist(), key=lambda r: (-r["count"], r["kind"], r["value"]))
