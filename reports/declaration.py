@@ -26,7 +26,7 @@ from reports.case import CaseData
 from reports.charts import Chart
 from reports.checks import ImageFacts, VolumeFacts, check_command
 from reports.redact import Redactor
-from reports.words import count, form, listing, n, plural
+from reports.words import count, form, listing, n
 
 APPENDIX_PER_CATEGORY = 50
 HARVEST_IN_BODY = 10  # harvest lists named in the body per exhibit; the rest are summed, all in Appendix B
