@@ -18,6 +18,7 @@ p.num{margin-left:2.5em;text-indent:-2.5em}
 table{border-collapse:collapse;font-size:80%;margin:1em 0}
 th,td{border:1px solid #888;padding:2px 4px;vertical-align:top;text-align:left;word-break:normal;overflow-wrap:normal;hyphens:none}
 td.num{white-space:nowrap;text-align:right}
+.nw{white-space:nowrap}
 pre{white-space:pre-wrap;font-size:80%;background:#f4f4f4;padding:.5em}
 caption{font-style:italic;text-align:left}
 figure img{max-width:100%}"""
@@ -26,9 +27,24 @@ figure img{max-width:100%}"""
 NUMBER = re.compile(r"^[+-]?[0-9][0-9,.]*$")
 
 
+_SPACES = re.compile(r"(\s+)")
+
+
+def _piece(piece: str) -> str:
+    # a browser may wrap after a hyphen: "2026-12-" / "05T23:56Z", "wt-" / "declaration"
+    return f'<span class="nw">{escape(piece)}</span>' if "-" in piece else escape(piece)
+
+
 def text(value: str) -> str:
-    """Escaped text with a line-break opportunity after each `/` (and nowhere inside a word)."""
-    return escape(value).replace("/", "/<wbr/>")
+    """Escaped text that wraps only at spaces and after each `/` (`<wbr/>`), never inside a
+    word, a number, a date or a hyphenated name (those are kept whole in a nowrap span)."""
+    out = []
+    for token in _SPACES.split(value):
+        if not token or token.isspace():
+            out.append(escape(token))
+        else:
+            out.append("/<wbr/>".join(_piece(p) for p in token.split("/")))
+    return "".join(out)
 
 
 def _cell(value: str) -> str:

@@ -193,21 +193,27 @@ def test_html_and_docx_tables_wrap_only_between_words_and_after_slashes(demo):
             self.cells: list[tuple[dict, str]] = []
             self._open: dict | None = None
             self._text = ""
+            self._nowrap = False
 
         def handle_starttag(self, tag, attrs):
             if tag == "td":
                 self._open, self._text = dict(attrs), ""
             elif tag == "wbr" and self._open is not None:
                 self._text += "<wbr>"
+            elif tag == "span":
+                self._nowrap = dict(attrs).get("class") == "nw"
 
         def handle_startendtag(self, tag, attrs):
             self.handle_starttag(tag, attrs)
 
         def handle_data(self, data):
             if self._open is not None:
+                assert "-" not in data or self._nowrap, data  # a hyphenated word is kept whole
                 self._text += data
 
         def handle_endtag(self, tag):
+            if tag == "span":
+                self._nowrap = False
             if tag == "td" and self._open is not None:
                 self.cells.append((self._open, self._text))
                 self._open = None
