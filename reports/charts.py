@@ -19,6 +19,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from reports.case import CaseData  # noqa: E402
+from reports.words import form  # noqa: E402
 
 SIZE = (8.0, 4.5)
 DPI = 100
@@ -100,6 +101,61 @@ def _per_evidence(case: CaseData, file: str) -> PlannedChart | None:
                               "Rows per finding table and exhibit: TABLE where evidence_id = '...' | count."), draw)
 
 
+TIMELINE_MIN_FILES = 5  # fewer files holding findings than this: no timeline
+TIMELINE_TRIM = 0.02  # the span shown leaves out this share of the earliest and of the latest times
+TIMELINE_MIN_SPAN_US = 60 * 1_000_000  # a span shorter than a minute shows nothing: one instant
+TIMELINE_TARGET_BINS = 40
+_STEPS = ((1, "second"), (5, "5 seconds"), (15, "15 seconds"), (60, "minute"), (300, "5 minutes"),
+          (900, "15 minutes"), (3600, "hour"), (3 * 3600, "3 hours"), (6 * 3600, "6 hours"),
+          (12 * 3600, "12 hours"), (86400, "day"), (7 * 86400, "week"), (30 * 86400, "30 days"),
+          (91 * 86400, "91 days"), (365 * 86400, "365 days"))
+
+
+def _utc(us: int) -> str:
+    import datetime as dt
+
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def timeline_bins(lanes: list[tuple[str, list[int]]]) -> dict | None:
+    """Adaptive bins for the modification times (microseconds, UTC) of each exhibit's files.
+
+    The span shown is the one that holds the data: the core between the TIMELINE_TRIM and
+    1 - TIMELINE_TRIM quantiles, widened by half its length on each side; times farther out
+    (a decoy dated years before the rest, which would squeeze all activity into one tick) are
+    left out and counted in the caption. The bin width is the round unit
+    (second ... year) that gives about TIMELINE_TARGET_BINS bins. None when there is too little
+    to show: fewer than TIMELINE_MIN_FILES times, or a span under a minute.
+    """
+    every = sorted(t for _, times in lanes for t in times)
+    if len(every) < TIMELINE_MIN_FILES:
+        return None
+    last = len(every) - 1
+    core_lo = every[int(TIMELINE_TRIM * last)]
+    core_hi = every[last - int(TIMELINE_TRIM * last)]
+    margin = (core_hi - core_lo) // 2  # times this close to the core belong to it; farther ones are outliers
+    kept = [t for t in every if core_lo - margin <= t <= core_hi + margin]
+    lo, hi = kept[0], kept[-1]
+    if hi - lo < TIMELINE_MIN_SPAN_US:
+        return None
+    want = (hi - lo) / TIMELINE_TARGET_BINS / 1_000_000
+    seconds, unit = next(((s, u) for s, u in _STEPS if s >= want), _STEPS[-1])
+    width = seconds * 1_000_000
+    first = lo // width * width
+    nbins = (hi - first) // width + 1
+    series = []
+    inside = 0
+    for label, times in lanes:
+        counts = [0] * nbins
+        for t in times:
+            if first <= t < first + nbins * width:
+                counts[(t - first) // width] += 1
+        inside += sum(counts)
+        series.append((label, counts))
+    return {"first": first, "width": width, "unit": unit, "series": series, "outside": len(every) - inside,
+            "total": len(every), "lo": lo, "hi": hi}
+
+
 def _timeline(case: CaseData, file: str) -> PlannedChart | None:
     files = case.tables.get("files")
     if files is None or files.num_rows == 0:
@@ -118,25 +174,44 @@ def _timeline(case: CaseData, file: str) -> PlannedChart | None:
     picked = files.filter(pc.is_in(keys, value_set=wanted)).select(["evidence_id", "mtime"]).drop_null()
     if picked.num_rows == 0:
         return None
-    lanes = [(i, case.exhibit(eid), sorted(picked.filter(pc.equal(picked.column("evidence_id"), eid))
-                                           .column("mtime").to_pylist()))
-             for i, eid in enumerate(case.evidence_ids)]
-    exhibits = [case.exhibit(e) for e in case.evidence_ids]
+    lanes = [(case.exhibit(eid), sorted(picked.filter(pc.equal(picked.column("evidence_id"), eid))
+                                        .column("mtime").cast(pa.int64()).to_pylist()))
+             for eid in case.evidence_ids]
+    bins = timeline_bins(lanes)
+    if bins is None:
+        return None
+    outside = ""
+    if bins["outside"]:
+        k = bins["outside"]
+        outside = (f" {k:,} of the {bins['total']:,} files {form(k, 'lies', 'lie')} outside the span shown "
+                   f"({_utc(bins['lo'])} to {_utc(bins['hi'])} UTC) and {form(k, 'is', 'are')} not drawn.")
 
     def draw(path: Path) -> None:
+        import matplotlib.dates as mdates
+        import datetime as dt
+
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        width_days = bins["width"] / 86_400_000_000
+        xs = [mdates.date2num(epoch + dt.timedelta(microseconds=bins["first"] + i * bins["width"]))
+              for i in range(len(bins["series"][0][1]))]
         fig, ax = plt.subplots(figsize=SIZE)
-        for i, exhibit, times in lanes:
-            if times:
-                ax.plot(times, [i] * len(times), "|", markersize=14, label=exhibit)
-        ax.set_yticks(range(len(exhibits)), exhibits)
+        bottom = [0] * len(xs)
+        for label, counts in bins["series"]:
+            if any(counts):
+                ax.bar(xs, counts, width=width_days, bottom=bottom, align="edge", label=label)
+                bottom = [a + b for a, b in zip(bottom, counts)]
+        ax.xaxis_date(tz=dt.timezone.utc)
         ax.set_xlabel("file modification time (UTC)")
+        ax.set_ylabel(f"files per {bins['unit']}")
         ax.set_title("Modification times of files holding findings")
+        ax.legend(fontsize=8)
         fig.autofmt_xdate()
         fig.tight_layout()
         _save(fig, path)
 
     return PlannedChart(Chart(file, "Timeline of files holding findings",
-                              "mtime of each files row whose (evidence_id, path) appears in a finding table."), draw)
+                              f"Files per {bins['unit']} and exhibit, by mtime, of each files row whose "
+                              f"(evidence_id, path) appears in a finding table.{outside}"), draw)
 
 
 CHARTS = (("top_domains.png", _top_domains), ("findings_per_evidence.png", _per_evidence), ("timeline.png", _timeline))

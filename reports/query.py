@@ -6,6 +6,7 @@ form, e.g. `emails where evidence_id='abc' | count distinct address`, is printed
 number in summary.json and in the report; `run` is the one place that evaluates it.
 
 Grammar: TABLE [where COND (and COND)*] | count [distinct COL(, COL)*]
+         TABLE [where COND (and COND)*] | sum COL   (the total of an integer column, nulls as 0)
 COND: COL = 'text' | COL = true|false | COL is null | COL is not null | COL contains 'text' |
       COL has 'text' (a list column with that element)
 (`contains` is case-insensitive; `count distinct COL` skips nulls like SQL;
@@ -58,18 +59,21 @@ class Query:
     table: str
     where: tuple[Cond, ...] = ()
     distinct: tuple[str, ...] = ()  # empty: count rows
+    total: str | None = None  # a column to sum instead of counting rows
 
     def text(self) -> str:
         out = self.table
         if self.where:
             out += " where " + " and ".join(c.text() for c in self.where)
+        if self.total:
+            return out + f" | sum {self.total}"
         out += " | count"
         if self.distinct:
             out += " distinct " + ", ".join(self.distinct)
         return out
 
     def and_(self, *conds: Cond) -> "Query":
-        return Query(self.table, self.where + conds, self.distinct)
+        return Query(self.table, self.where + conds, self.distinct, self.total)
 
     def _table(self, tables: dict[str, pa.Table | None]) -> pa.Table | None:
         table = tables.get(self.table)
@@ -104,11 +108,13 @@ class Query:
         table = self._table(tables)
         if table is None or table.num_rows == 0 or any(c not in table.column_names for c in self.distinct):
             return None
+        if self.total and self.total not in table.column_names:
+            return None
         return table
 
     def run(self, tables: dict[str, pa.Table | None]) -> int:
         table = self._countable(tables)
-        return 0 if table is None else _count(table, self._mask(table), self.distinct)
+        return 0 if table is None else _count(table, self._mask(table), self.distinct, self.total)
 
 
 def _kept(table: pa.Table, keep: pa.ChunkedArray | None, columns: list[str] | None) -> pa.Table:
@@ -118,8 +124,12 @@ def _kept(table: pa.Table, keep: pa.ChunkedArray | None, columns: list[str] | No
     return table if keep is None else table.filter(keep)
 
 
-def _count(table: pa.Table, keep: pa.ChunkedArray | None, distinct: tuple[str, ...]) -> int:
-    """Rows of `table` that `keep` keeps (None: all), or their distinct `distinct` values."""
+def _count(table: pa.Table, keep: pa.ChunkedArray | None, distinct: tuple[str, ...], total: str | None = None) -> int:
+    """Rows of `table` that `keep` keeps (None: all), or their distinct `distinct` values, or
+    the sum of their `total` column."""
+    if total:
+        column = _kept(table, keep, [total]).column(0)
+        return int(pc.sum(column).as_py() or 0)
     if not distinct:
         return table.num_rows if keep is None else int(pc.sum(keep).as_py() or 0)
     # One column: like SQL COUNT(DISTINCT col), nulls are not counted. Several columns:
@@ -185,9 +195,9 @@ class Counter:
         if table is None:
             return 0
         conds = self._selective(query, table)
-        key = (query.table, frozenset(conds), query.distinct)
+        key = (query.table, frozenset(conds), query.distinct, query.total)
         if key not in self._counts:
-            self._counts[key] = _count(table, self._mask(query, table, conds), query.distinct)
+            self._counts[key] = _count(table, self._mask(query, table, conds), query.distinct, query.total)
         return self._counts[key]
 
     def counted(self, query: Query) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 from reports.case import CaseData, load_case
 from reports.charts import draw_charts, plan_charts
 from reports.correlate import correlations
-from reports.declaration import build_declaration
+from reports.declaration import compose
 from reports.redact import Redactor, load_salt
 from reports.summary import build_summary
 from reports.to_docx import write_docx
@@ -96,7 +96,9 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         summary["correlations"] = {"value": corr.num_rows, "query": "correlations | count", "table": "correlations"}
         summary["reveal_secrets"] = bool(reveal_secrets)
         charts = [p.chart for p in planned.result()]
-        blocks = build_declaration(data, summary, redactor, charts, corr)
+        declaration = compose(data, summary, redactor, charts, corr)
+        blocks = declaration.blocks
+        summary["queries"] = declaration.queries  # the numbered list behind the text's [Qn] markers
         title = f"Declaration of {data.examiner} - {data.case_name}"
         _write_text(report_dir / "summary.json",
                     json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

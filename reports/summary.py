@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reports.bounds import bounds_section
 from reports.case import CaseData
 from reports.query import Cond, Counter, Query, eq
 
@@ -107,15 +108,22 @@ def _accounting(case: CaseData, evidence_id: str | None) -> dict:
     return out
 
 
+HARVEST_ORDER = (("addresses", "descending"), ("unique", "descending"), ("path", "ascending"),
+                 ("member", "ascending"), ("finding_id", "ascending"))
+
+
 def _harvest_lists(case: CaseData, counter: Counter, evidence_id: str) -> dict:
+    """The evidence item's harvest lists, largest first (by address count), at most MAX_LISTED."""
     table = case.tables.get("harvest_lists")
     rows = []
     if table is not None and table.num_rows:
         picked = table.filter(pc.equal(table.column("evidence_id"), evidence_id))
         cols = [c for c in ("finding_id", "path", "member", "inode", "addresses", "unique") if c in picked.column_names]
-        rows = picked.select(cols).slice(0, MAX_LISTED).to_pylist()
+        order = [(c, how) for c, how in HARVEST_ORDER if c in cols]
+        rows = picked.select(cols).sort_by(order).slice(0, MAX_LISTED).to_pylist()
     q = Query("harvest_lists", (eq("evidence_id", evidence_id),))
-    return {"listed": rows, "total": counter.counted(q), "query": q.text()}
+    return {"listed": rows, "order": "addresses, largest first", "total": counter.counted(q),
+            "addresses": counter.counted(Query(q.table, q.where, total="addresses")), "query": q.text()}
 
 
 def build_summary(case: CaseData) -> dict:
@@ -135,6 +143,7 @@ def build_summary(case: CaseData) -> dict:
             "findings": {name: _table_section(case, counter, name, base) for name in case.finding_tables},
             "harvest_lists": _harvest_lists(case, counter, eid),
             "limitations": _limitations(case, counter, base),
+            "bounds": bounds_section(counter, base),
         }
     totals = {
         "evidence_items": {"value": len(case.evidence_ids), "query": "evidence | count", "table": "evidence"},
@@ -146,7 +155,7 @@ def build_summary(case: CaseData) -> dict:
     return {
         "format": "seized-summary/1",
         "case": {"name": case.case_name, "examiner": case.examiner},
-        "query_language": "TABLE [where COL = 'v' (and ...)] | count [distinct COL, ...] over "
+        "query_language": "TABLE [where COL = 'v' (and ...)] | count [distinct COL, ...] (or | sum COL) over "
                           "CASE/tables/TABLE/part-0.parquet; 'contains' is case-insensitive; "
                           "count distinct COL skips nulls; count distinct A, B counts distinct tuples, null being a value",
         "evidence": evidence,

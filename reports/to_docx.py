@@ -20,6 +20,13 @@ from docx.shared import Inches, Pt, RGBColor
 from reports import doc
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+ZWSP = "\u200b"  # zero-width space: where Word may wrap a long path in a table cell
+
+
+def cell_text(text: str) -> str:
+    """A table cell's text with a break opportunity after each `/`: Word then wraps a long path
+    between folders instead of inside a name or a number."""
+    return text.replace("/", "/" + ZWSP)
 
 
 def _stable_zip(data: bytes) -> bytes:
@@ -36,7 +43,7 @@ def _stable_zip(data: bytes) -> bytes:
 
 def _plain(text: str) -> bool:
     """Text python-docx writes as one `<w:t>` as it is (no tab, break or edge space)."""
-    return bool(text) and text.isprintable() and text == text.strip()
+    return bool(text) and text.replace(ZWSP, "").isprintable() and text == text.strip()
 
 
 def _add_rows(table, rows: list[list[str]]) -> None:
@@ -94,13 +101,14 @@ def write_docx(blocks: list[doc.Block], path: Path, report_dir: Path, title: str
                 cell.text = text
                 for r in cell.paragraphs[0].runs:
                     r.bold = True
-            _add_rows(t, b.rows)
+            _add_rows(t, [[cell_text(c) for c in row] for row in b.rows])
         elif isinstance(b, doc.Image):
             d.add_picture(str(report_dir / b.file), width=Inches(6.0))
             d.add_paragraph().add_run(b.caption).italic = True
         elif isinstance(b, doc.Code):
             run = d.add_paragraph().add_run(b.text)
             run.font.name = "Courier New"
+            run.font.size = Pt(8)
     props = d.core_properties
     props.title = title
     props.author = author

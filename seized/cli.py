@@ -233,6 +233,38 @@ def verify(case, no_images, debug) -> None:
     _say("verified: every table, report file and image matches manifest.json")
 
 
+@cli.command()
+@click.argument("finding_id")
+@click.argument("case", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--raw", is_flag=True, help="Write only the finding's bytes to stdout (for cmp, xxd, ...).")
+@click.option("--debug", is_flag=True, hidden=True)
+def show(finding_id, case, raw, debug) -> None:
+    """Print a finding's bytes, read again from the evidence (read-only), with their provenance.
+
+    \b
+    The chain printed: image (path, format, size), evidence id and exhibit, volume (start
+    sector, layers), file system, inode, path, stream, archive members (each level expanded
+    in memory), offset in the object and in the image, then the bytes as text and in hex.
+    Appendix A of the declaration uses it where no chain of standard tools reaches the
+    bytes. Run it where the images are at the paths recorded in manifest.json.
+
+    \b
+    EXAMPLE
+      seized show 7c132f9bb7a6f3f9d061 /cases/rustock
+    """
+    from reports.show import ShowError, render, show_finding
+
+    try:
+        shown = show_finding(case, finding_id)
+    except ShowError as exc:
+        _fail(str(exc), 1)
+    if raw:
+        sys.stdout.buffer.write(shown.data)
+        sys.stdout.buffer.flush()
+        return
+    click.echo(render(shown), nl=False)
+
+
 def main() -> None:
     os.umask(0o077)  # every folder and file of a case is the examiner's alone (workers inherit it)
     try:

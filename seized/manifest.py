@@ -69,6 +69,7 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
         "dependencies": dependency_versions(),
         "platform": {"system": platform.platform(), "machine": platform.machine()},
         "command_line": req.command_line,
+        "working_directory": os.getcwd(),  # relative paths in command_line are relative to it
         "started_utc": started,
         "finished_utc": utc_now(),
         "case": {"name": req.case_name, "examiner": req.examiner},

@@ -80,7 +80,7 @@ def _texts(case: Path) -> dict[str, str]:
 
 # -- an independent evaluator of the summary's query text -------------------------------------
 
-_QUERY = re.compile(r"^(?P<table>\w+)(?: where (?P<where>.*?))? \| count(?: distinct (?P<cols>[\w, ]+))?$")
+_QUERY = re.compile(r"^(?P<table>\w+)(?: where (?P<where>.*?))? \| (?:count(?: distinct (?P<cols>[\w, ]+))?|sum (?P<sum>\w+))$")
 _COND = re.compile(r"^(?P<col>\w+) (?:(?P<null>is (?:not )?null)|(?P<op>=|contains|has) "
                    r"(?:'(?P<s>(?:[^']|'')*)'|(?P<b>true|false)))$")
 
@@ -107,6 +107,8 @@ def _evaluate(case: Path, query: str) -> int:
         else:
             keep = pc.equal(col, c["s"].replace("''", "'"))
         table = table.filter(pc.fill_null(keep, False) if not isinstance(keep, list) else keep)
+    if m["sum"]:
+        return sum(v or 0 for v in table.column(m["sum"]).to_pylist())
     if not m["cols"]:
         return table.num_rows
     cols = [c.strip() for c in m["cols"].split(",")]
