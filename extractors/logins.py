@@ -7,8 +7,8 @@ Rotated copies (`auth.log.1`, `secure-20261201`) and gzip'd ones (`auth.log.2.gz
 through its member `auth.log.2`) are the same artefact.
 
 Times: the traditional syslog stamp (`Dec  5 10:11:12`) has neither year nor zone. The year
-is inferred from the file's mtime (a line whose month is later than the mtime's month was
-written the year before: logs run forward in time up to their last write), and the zone is
+is inferred from the file's mtime (a line whose date would fall more than a day after the
+mtime was written the year before: a log is written up to its last change), and the zone is
 assumed to be UTC; such rows have `time_inferred` true. RFC 3339 stamps (rsyslog's high
 precision format, `2026-12-05T10:11:12.123456+01:00`) carry both and are converted exactly.
 Without an mtime (unallocated space) the year is unknown: time is None and time_inferred true.
@@ -100,24 +100,31 @@ class _Clock:
     """Syslog stamps to UTC strings; the year from the file's mtime (see the module docstring)."""
 
     def __init__(self, mtime: int | None) -> None:
-        self.year = self.month = None
-        if mtime is not None:
-            t = time.gmtime(mtime)
-            self.year, self.month = t.tm_year, t.tm_mon
-        self._cache: dict[tuple, str | None] = {}
+        self.mtime = mtime
+        self.year = None if mtime is None else time.gmtime(mtime).tm_year
+        self._dates: dict[tuple[int, bytes], str | None] = {}
+
+    def _date(self, m: int, day: bytes) -> str | None:
+        """The date of month `m`, day `day` in the mtime's year, or the year before when that
+        would lie more than a day after the mtime (a log is written up to its last change)."""
+        key = (m, day)
+        if key not in self._dates:
+            date = None
+            for year in (self.year, self.year - 1):
+                try:
+                    d = datetime.date(year, m, int(day))
+                except ValueError:  # Feb 29 in a non-leap year
+                    continue
+                if calendar.timegm(d.timetuple()) <= self.mtime + 86_400 or year != self.year:
+                    date = d.isoformat()
+                    break
+            self._dates[key] = date
+        return self._dates[key]
 
     def traditional(self, mon: bytes, day: bytes, hms: bytes) -> str | None:
         if self.year is None:
             return None
-        m = _MONTHS[mon]
-        year = self.year - 1 if m > self.month else self.year
-        key = (year, m, day)
-        date = self._cache.get(key, "")
-        if date == "":
-            try:
-                date = self._cache[key] = datetime.date(year, m, int(day)).isoformat()
-            except ValueError:  # Feb 29 in an inferred non-leap year
-                date = self._cache[key] = None
+        date = self._date(_MONTHS[mon], day)
         return None if date is None else f"{date}T{hms.decode()}Z"
 
     @staticmethod

@@ -45,6 +45,7 @@ _TOOLS = {
     "history": "history", "shred": "wipe", "wipe": "wipe", "srm": "wipe",
     "iptables": "firewall", "ufw": "firewall",
 }
+_WRAPPERS = frozenset("torsocks torify proxychains proxychains4".split())
 _PREFIXES = frozenset("sudo nohup env exec time nice ionice setsid command builtin doas timeout stdbuf".split())
 _SPLIT = re.compile(r"(\|\||&&|[;|&`\n]|\$\(|\(|\))")
 _OPTION_ARGS = frozenset("-u -g -U -C -D -h -p -r -t -n -c".split())  # sudo/nice/timeout options with a value
@@ -92,6 +93,10 @@ def tag_command(command: str) -> list[str]:
         if not words:
             continue
         prog = posixpath.basename(words[0].strip("'\""))
+        while prog in _WRAPPERS and len(words) > 1:  # `torsocks curl ...` runs curl through Tor
+            tags.add(_TOOLS[prog])
+            words = _words(" ".join(words[1:]))
+            prog = posixpath.basename(words[0].strip("'\"")) if words else ""
         tag = _TOOLS.get(prog)
         if tag and not (prog == "tor" and len(words) > 1 and not words[1].startswith("-")):
             tags.add(tag)  # `tor` takes options only: `tor browser` is prose

@@ -43,8 +43,11 @@ _WTMP_NAME = re.compile(r"(wtmp|btmp|utmp)(?:[.-][A-Za-z0-9_.-]*)?")
 _LASTLOG_NAME = re.compile(r"lastlog(?:[.-][A-Za-z0-9_.-]*)?")
 _PRINTABLE = bytes(range(0x20, 0x7F))
 _HOST_OK = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))  # ut_host may hold UTF-8 names
-# A record head: int32 type 1..8, a pid below 2^22, ut_line starting with a visible character.
-_HEAD = re.compile(rb"[\x01-\x08]\x00\x00\x00[\x00-\xff]{2}[\x00-\x3f]\x00[\x21-\x7e][\x20-\x7e]{0,31}\x00")
+# A record's first 332 bytes (common to both forms): int32 type 1..8, a pid below 2^22, ut_line
+# starting with a visible character, then line, user and host made of printable bytes and NULs
+# only (ut_id is free). The whole test runs in C; Python validates the few candidates left.
+_HEAD = re.compile(rb"[\x01-\x08]\x00\x00\x00[\x00-\xff]{2}[\x00-\x3f]\x00[\x21-\x7e][\x00\x20-\x7e]{31}"
+                   rb"[\x00-\xff]{4}[\x00\x20-\x7e]{32}[\x00\x20-\xff]{256}")
 _NONZERO = re.compile(rb"[^\x00]")
 
 
@@ -192,7 +195,10 @@ def extract_lastlog(data: bytes, source: Source) -> Iterator[LoginFinding]:
 
 
 def extract_carved(data: bytes, source: Source) -> Iterator[LoginFinding]:
-    """utmp records (384- and 400-byte forms) in unallocated space, validated field by field."""
+    """utmp records (384- and 400-byte forms) in unallocated space, validated field by field.
+
+    A record wholly inside the window is read; the pipeline keeps it in the window that owns its
+    first byte (windows overlap by far more than a record)."""
     if source.path is not None or source.member is not None:
         return
     pos = 0
