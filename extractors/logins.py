@@ -54,7 +54,8 @@ _SUDO = re.compile(
 _SU_TO = re.compile(r"\(to (?P<target>\S+)\) (?P<user>\S+) on (?P<tty>\S+)")
 _SU_RESULT = re.compile(r"(?P<what>Successful|FAILED) su for (?P<target>\S+) by (?P<user>\S+)")
 _SU_OLD = re.compile(r"(?P<what>[+-]) (?P<tty>\S+) (?P<user>[^\s:]+):(?P<target>\S+)$")
-_LOGIN_FAILED = re.compile(r"FAILED LOGIN \(?\d+\)? (?:on '?(?P<tty>[^' ]+)'? )?FROM '?(?P<host>[^' ]*)'? FOR '?(?P<user>[^',]*)'?")
+_LOGIN_FAILED = re.compile(
+    r"FAILED LOGIN \(?\d+\)? (?:on '?(?P<tty>[^' ]+)'? )?(?:FROM '?(?P<host>[^' ]*)'? )?FOR '?(?P<user>[^',]*)'?")
 _IP = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+")
 
 
