@@ -141,9 +141,13 @@ def _key(keytype: str, b64: str) -> tuple[str, int | None, str] | None:
 
 def _split_options(line: str) -> tuple[str | None, str]:
     """(options, rest) of an authorized_keys line: options end at the first blank outside quotes."""
-    quoted = False
+    quoted = escaped = False
     for i, c in enumerate(line):
-        if c == '"':
+        if escaped:
+            escaped = False
+        elif c == "\\" and quoted:  # sshd takes \" inside a quoted value as a quote
+            escaped = True
+        elif c == '"':
             quoted = not quoted
         elif c in " \t" and not quoted:
             return line[:i], line[i:].lstrip()
