@@ -52,13 +52,13 @@ class Key:
 
 
 def make_key(workdir: Path, name: str, key_type: str, comment: str, passphrase: str = "",
-             bits: int | None = None, pem: bool = False) -> Key:
+             bits: int | None = None, pem: bool | str = False) -> Key:
     path = workdir / name
     argv = ["ssh-keygen", "-q", "-t", key_type, "-N", passphrase, "-C", comment, "-f", str(path)]
     if bits:
         argv += ["-b", str(bits)]
-    if pem:
-        argv += ["-m", "PEM"]
+    if pem:  # True: PEM; or the -m format name ("PKCS8")
+        argv += ["-m", "PEM" if pem is True else pem]
     run(*argv)
     out = run("ssh-keygen", "-l", "-E", "sha256", "-f", str(path) + ".pub").decode().split()
     # "256 SHA256:... comment (ED25519)"

@@ -14,7 +14,9 @@ from tests.operator_plants import Key, make_key, run
 
 KEYS = [("ed25519", None, "", False), ("rsa", 1024, "", False), ("rsa", 4096, "long-passphrase", False),
         ("ecdsa", 256, "", False), ("ecdsa", 384, "long-passphrase", False), ("ecdsa", 521, "", False),
-        ("rsa", 2048, "", True), ("rsa", 2048, "long-passphrase", True), ("ecdsa", 256, "", True)]
+        ("rsa", 2048, "", True), ("rsa", 2048, "long-passphrase", True), ("ecdsa", 256, "", True),
+        ("ecdsa", 384, "", True), ("rsa", 2048, "", "PKCS8"), ("ecdsa", 521, "", "PKCS8"),
+        ("rsa", 2048, "long-passphrase", "PKCS8")]
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +71,10 @@ def test_private_keys_recorded_never_copied(keys) -> None:
         data = key.path.read_bytes()
         (f,) = _run("/home/u/.ssh/" + key.path.name, data)
         assert f.kind == "private_key" and f.encrypted is bool(passphrase)
-        if pem:
-            assert f.fingerprint is None and f.key_type == {"RSA": "RSA", "ECDSA": "ECDSA"}[key.key_type]
-        else:  # OpenSSH format: the public half is in clear
+        if pem and passphrase:  # an encrypted PEM key shows nothing of its public half
+            assert f.fingerprint is None and f.bits is None
+            assert f.key_type in (None, key.key_type)
+        else:  # OpenSSH format: the public half in clear; unencrypted PEM/PKCS#8: its public fields
             assert (f.fingerprint, f.key_type, f.bits) == (key.fingerprint, key.key_type, key.bits)
         body = [line for line in data.decode().splitlines() if line and not line.startswith("-----")]
         for value in dataclasses.astuple(f):
