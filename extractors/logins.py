@@ -204,7 +204,9 @@ def _login(msg: str) -> dict | None:
     return None
 
 
-_PROGRAMS = {"sshd": (_sshd, _pam), "sudo": (_sudo, _pam), "su": (_su, _pam), "login": (_login, _pam)}
+# OpenSSH 9.8+ logs authentication from its per-connection binaries (sshd-session, sshd-auth).
+_PROGRAMS = {"sshd": (_sshd, _pam), "sshd-session": (_sshd, _pam), "sshd-auth": (_sshd, _pam),
+             "sudo": (_sudo, _pam), "su": (_su, _pam), "login": (_login, _pam)}
 _OTHER = (_pam,)
 
 
