@@ -210,6 +210,15 @@ _PROGRAMS = {"sshd": (_sshd, _pam), "sshd-session": (_sshd, _pam), "sshd-auth": 
 _OTHER = (_pam,)
 
 
+# What an event's message can start with, per program (bytes, checked before any decoding).
+_PAM_START = (b"pam_unix(",)
+_SSHD_START = (b"Accepted ", b"Failed ", b"Invalid user ", b"invalid user ", b"pam_unix(")
+_EVENT_STARTS = {b"sshd": _SSHD_START, b"sshd-session": _SSHD_START, b"sshd-auth": _SSHD_START,
+                 b"sudo": (b"",),  # `   user : TTY=...`: every sudo line is parsed
+                 b"su": (b"(to ", b"Successful su", b"FAILED su", b"+ ", b"- ", b"pam_unix("),
+                 b"login": (b"FAILED LOGIN", b"pam_unix(")}
+
+
 def _parse_message(prog: str, msg: str) -> dict | None:
     for parse in _PROGRAMS.get(prog.rsplit("/", 1)[-1], _OTHER):
         found = parse(msg)
@@ -231,7 +240,11 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
         m = _SYSLOG.match(raw)
         if m is None:
             continue
-        event = _parse_message(m["prog"].decode("utf-8", "replace"), text(m["msg"]))
+        prog = m["prog"]
+        msg = m["msg"]
+        if not msg.startswith(_EVENT_STARTS.get(prog, _PAM_START)):  # most lines of a busy log are no event
+            continue
+        event = _parse_message(prog.decode("utf-8", "replace"), text(msg))
         if event is None:
             continue
         if m["iso"] is not None:
@@ -241,7 +254,7 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
         yield LoginFinding(
             off, kind, when, inferred, event.get("user") or None, event["result"], event.get("method"),
             event.get("remote_ip"), event.get("remote_port"), event.get("key_type"), event.get("key_fingerprint"),
-            event.get("terminal"), text(raw[:RAW_MAX * 2])[:RAW_MAX], m["prog"].decode("utf-8", "replace"),
+            event.get("terminal"), text(raw[:RAW_MAX * 2])[:RAW_MAX], prog.decode("utf-8", "replace"),
             text(m["host"]), int(m["pid"]) if m["pid"] else None, event.get("remote_host"),
             event.get("target_user"), event.get("command"), None)
 
