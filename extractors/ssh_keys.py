@@ -42,8 +42,9 @@ _KEYTYPE = re.compile(
     r"(?:ssh-rsa|ssh-dss|ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|sk-ecdsa-sha2-nistp256@openssh\.com"
     r"|sk-ssh-ed25519@openssh\.com|ssh-ed448|[a-z0-9.@-]+-cert-v01@openssh\.com|x509v3-[a-z0-9-]+)")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,3}")
-_ARMOUR = re.compile(
-    rb"-----BEGIN (OPENSSH|RSA|DSA|EC|ENCRYPTED|) ?PRIVATE KEY-----[\r\n]+([\s\S]{0,20000}?)-----END \1 ?PRIVATE KEY-----")
+_BEGIN = re.compile(rb"-----BEGIN (OPENSSH|RSA|DSA|EC|ENCRYPTED|) ?PRIVATE KEY-----[\r\n]+")
+_END = b"-----END "
+ARMOUR_MAX = 20000  # bytes between BEGIN and END: far more than any key
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
 _CURVE_BITS = {b"nistp256": 256, b"nistp384": 384, b"nistp521": 521}
 
@@ -329,8 +330,20 @@ def _private_keys(data: bytes, source: Source, user: str | None) -> Iterator[Ssh
         return
     path = object_path(source)
     ssh_place = bool(path) and _ssh_place(path)
-    for m in _ARMOUR.finditer(data):
-        label, body = m.group(1), m.group(2)
+    next_end = -2  # position of the first END at or after the current BEGIN (found once, reused)
+    for m in _BEGIN.finditer(data):
+        start = m.end()
+        if next_end != -1 and next_end < start:
+            next_end = data.find(_END, start)
+        if next_end == -1 or next_end - start > ARMOUR_MAX:
+            continue
+        label = m.group(1)
+        trailer = (b"-----END " + label + b" PRIVATE KEY-----") if label else b"-----END PRIVATE KEY-----"
+        if not data.startswith(trailer, next_end):
+            continue
+        body = data[start:next_end]
+        if b"-----BEGIN" in body:
+            continue
         if label == b"OPENSSH":
             encrypted, key_type, bits, fp = _openssh_private(body)
             if encrypted is None:
