@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from extractors._unix import MAX_EPOCH, MIN_EPOCH, is_compressed, iso_utc, object_path
-from extractors.base import Extractor, Finding, Source
+from extractors.base import Extractor, Source
 from extractors.logins import LoginFinding
 
 VERSION = "1.0.0"
