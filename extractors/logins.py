@@ -220,7 +220,7 @@ _EVENT_STARTS = {b"sshd": _SSHD_START, b"sshd-session": _SSHD_START, b"sshd-auth
 
 
 def _parse_message(prog: str, msg: str) -> dict | None:
-    for parse in _PROGRAMS.get(prog.rsplit("/", 1)[-1], _OTHER):
+    for parse in _PROGRAMS.get(prog, _OTHER):
         found = parse(msg)
         if found is not None:
             return found
@@ -242,9 +242,10 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
             continue
         prog = m["prog"]
         msg = m["msg"]
-        if not msg.startswith(_EVENT_STARTS.get(prog, _PAM_START)):  # most lines of a busy log are no event
+        base = prog.rsplit(b"/", 1)[-1]  # `/usr/sbin/sshd[1]:` on some systems
+        if not msg.startswith(_EVENT_STARTS.get(base, _PAM_START)):  # most lines of a busy log are no event
             continue
-        event = _parse_message(prog.decode("utf-8", "replace"), text(msg))
+        event = _parse_message(base.decode("utf-8", "replace"), text(msg))
         if event is None:
             continue
         if m["iso"] is not None:

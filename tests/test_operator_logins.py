@@ -25,6 +25,8 @@ def _one(line: str, path: str = "/var/log/auth.log", mtime: int | None = MTIME):
     (f"Dec  1 10:00:01 mx1 sshd[1234]: Accepted publickey for root from 203.0.113.7 port 51234 ssh2: ED25519 {FP}",
      dict(result="accepted", user="root", method="publickey", remote_ip="203.0.113.7", remote_port=51234,
           key_type="ED25519", key_fingerprint=FP, service="sshd", pid=1234, host="mx1")),
+    ("Dec  1 10:00:01 mx1 /usr/sbin/sshd[77]: Accepted password for bob from 192.0.2.8 port 2 ssh2",
+     dict(result="accepted", user="bob", service="/usr/sbin/sshd", pid=77)),
     ("Dec  1 10:00:01 mx1 sshd-session[1234]: Accepted password for bob from 192.0.2.8 port 2 ssh2",
      dict(result="accepted", user="bob", method="password", service="sshd-session")),
     ("Dec  1 10:00:01 mx1 sshd[1234]: Accepted publickey for git from 2001:db8::1 port 22 ssh2: RSA-CERT SHA256:abc ID x (serial 1) CA RSA SHA256:def",
