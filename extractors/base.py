@@ -30,6 +30,7 @@ class Source:
     name: str | None  # last component (file or member name), e.g. "torrc.sample"; None if unknown
     object_size: int | None = None  # size of the whole object the window comes from
     window_offset: int = 0  # where data[0] sits in the object (for whole-object judgements)
+    mtime: int | None = None  # the file's modification time, seconds since the epoch (UTC); None if unknown
 
 
 @dataclass(frozen=True, slots=True)

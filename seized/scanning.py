@@ -94,6 +94,7 @@ class ObjectContext:
     size: int | None
     image_offset: Callable[[int], int | None]
     filetype: str = "file"  # "file", "member", "unallocated"
+    mtime: int | None = None  # the file's (for members: the containing file's) mtime, seconds since the epoch
 
 
 @dataclass(slots=True)
@@ -167,7 +168,7 @@ def scan_window(
     addresses: list[str],
 ) -> None:
     """Run each extractor over one window and keep the findings this window owns."""
-    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start)
+    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime)
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue
