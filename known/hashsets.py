@@ -1,0 +1,277 @@
+"""User hash sets (`--known-hashes`, `--notable-hashes`): NSRL RDS v3 SQLite and plain lists.
+
+Why 64-bit prefixes in sorted numpy arrays: twenty million SHA-256 digests as Python strings
+would take gigabytes and seconds to build; as the first 8 bytes of each digest they take
+160 MB, load from SQLite in C (`group_concat` over rowid ranges) and from text with Arrow's
+CSV reader, and are searched for a whole `files` table at once with `np.searchsorted`. A
+prefix hit is only a candidate: every candidate is confirmed on the full digest against the
+set's own file before a file is called known or notable, so a match is a match of the whole
+hash that seized computed.
+
+The sets are read once, by the conductor, at assembly time (workers never see them).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+ALGOS = {32: "md5", 40: "sha1", 64: "sha256"}
+ALGO_ORDER = ("sha256", "sha1", "md5")  # strongest first
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_CHUNK = 1_000_000  # rowids per group_concat query
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+_LUT = np.full(256, 255, dtype=np.uint8)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _LUT[_c] = _i
+for _i, _c in enumerate(b"ABCDEF"):
+    _LUT[_c] = 10 + _i
+
+
+class HashSetError(Exception):
+    """A hash set that cannot be used; `str()` is one line naming the file."""
+
+
+@dataclass
+class HashSet:
+    name: str  # the file's name: what `known_source` says for its matches
+    kind: str  # "known" or "notable"
+    path: Path
+    format: str  # "nsrl-rds-v3" or "list"
+    sha256: str = ""  # of the set's file, for the manifest
+    prefixes: dict[str, np.ndarray] = field(default_factory=dict)  # algo -> sorted unique uint64
+    column: str | None = None  # RDS: the column read (sha256, sha1 or md5)
+    table: str | None = None  # RDS: the table or view read
+    rejected: int = 0  # lines or rows that hold no hash of a known length
+
+    def manifest(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "path": str(self.path), "format": self.format,
+                "sha256": self.sha256, "hashes": {a: int(v.size) for a, v in sorted(self.prefixes.items())},
+                "rejected": self.rejected, **({"column": f"{self.table}.{self.column}"} if self.column else {})}
+
+
+def hex_prefixes(ascii_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, >=16) uint8 hex text -> (uint64 of the first 16 hex digits, valid mask)."""
+    nib = _LUT[ascii_rows[:, :16]]
+    valid = (nib != 255).all(axis=1)
+    out = np.zeros(len(nib), dtype=np.uint64)
+    for i in range(16):
+        out = (out << np.uint64(4)) | nib[:, i].astype(np.uint64)
+    return out, valid
+
+
+def arrow_prefixes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Prefixes of a string column of hex digests; nulls and short or non-hex values are invalid."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
+    n = len(column)
+    if n == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, bool)
+    ok_len = pc.fill_null(pc.greater_equal(pc.utf8_length(column), 16), False)
+    head = pc.if_else(ok_len, pc.utf8_slice_codeunits(column, 0, 16), "g" * 16)  # 'g': not hex, invalid
+    head = head.cast(pa.string())
+    offsets = np.frombuffer(head.buffers()[1], dtype=np.int32)[head.offset: head.offset + n + 1]
+    data = np.frombuffer(head.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(n, 16)
+    values, valid = hex_prefixes(data)
+    return values, valid & ok_len.to_numpy(zero_copy_only=False)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _is_sqlite(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(16) == SQLITE_MAGIC
+
+
+# ------------------------------------------------------------------ NSRL RDS v3 (SQLite)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # read-only and immutable: sqlite writes nothing beside the set (no -wal, no -shm, no lock)
+    return sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+
+
+def _rds_source(con: sqlite3.Connection, path: Path) -> tuple[str, str, str]:
+    """(table or view to query, base table for rowid ranges, column): FILE in RDS v3 (a view
+    over METADATA in the full sets, a table in the minimal ones), else a table with hash columns."""
+    objects = {name.upper(): (name, typ) for name, typ in
+               con.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')")}
+    for candidate in ("FILE", "METADATA", "DISTINCT_HASH"):
+        if candidate in objects:
+            name, typ = objects[candidate]
+            cols = {r[1].lower(): r[1] for r in con.execute(f'PRAGMA table_info("{name}")')}
+            for algo in ALGO_ORDER:
+                if algo in cols:
+                    base = name
+                    if typ == "view" and "METADATA" in objects:
+                        base = objects["METADATA"][0]
+                        mcols = {r[1].lower(): r[1] for r in con.execute(f'PRAGMA table_info("{base}")')}
+                        if algo not in mcols:
+                            base = None
+                    elif typ == "view":
+                        base = None
+                    return name, base or "", cols[algo]
+    raise HashSetError(f"{path}: SQLite database without an NSRL RDS v3 FILE table (sha256/sha1/md5 columns)")
+
+
+def _load_rds(hs: HashSet) -> None:
+    try:
+        con = _connect(hs.path)
+        try:
+            view, base, column = _rds_source(con, hs.path)
+            hs.table, hs.column = view, column
+            algo = column.lower()
+            width = {"md5": 32, "sha1": 40, "sha256": 64}[algo]
+            chunks: list[np.ndarray] = []
+            total = con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
+            good = 0
+            if base:
+                lo, hi = con.execute(f'SELECT min(rowid), max(rowid) FROM "{base}"').fetchone()
+                lo = lo or 0
+                hi = hi if hi is not None else -1
+                query = (f'SELECT group_concat("{column}", \'\') FROM "{base}" '
+                         f'WHERE rowid >= ? AND rowid < ? AND length("{column}") = {width}')
+                for start in range(lo, hi + 1, SQLITE_CHUNK):
+                    text = con.execute(query, (start, start + SQLITE_CHUNK)).fetchone()[0]
+                    if text:
+                        chunks.append(_prefixes_from_text(text, width))
+            else:
+                cur = con.execute(f'SELECT "{column}" FROM "{view}" WHERE length("{column}") = {width}')
+                while rows := cur.fetchmany(SQLITE_CHUNK):
+                    chunks.append(_prefixes_from_text("".join(r[0] for r in rows), width))
+            values = np.concatenate(chunks) if chunks else np.zeros(0, np.uint64)
+            good = values.size
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise HashSetError(f"{hs.path}: not readable as an NSRL RDS v3 database ({exc})") from None
+    hs.rejected = int(total - good)
+    hs.prefixes[algo] = np.unique(values)
+
+
+def _prefixes_from_text(text: str, width: int) -> np.ndarray:
+    raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
+    rows = raw[: raw.size - raw.size % width].reshape(-1, width)
+    values, valid = hex_prefixes(rows)
+    return values[valid]
+
+
+def _confirm_rds(hs: HashSet, algo: str, candidates: list[str]) -> set[str]:
+    if algo != (hs.column or "").lower() or not candidates:
+        return set()
+    con = _connect(hs.path)
+    try:
+        con.execute("CREATE TEMP TABLE cand (h TEXT PRIMARY KEY)")
+        both = {c.lower() for c in candidates} | {c.upper() for c in candidates}
+        con.executemany("INSERT OR IGNORE INTO temp.cand VALUES (?)", [(c,) for c in both])
+        rows = con.execute(f'SELECT DISTINCT lower("{hs.column}") FROM "{hs.table}" '
+                           f'WHERE "{hs.column}" IN (SELECT h FROM temp.cand)').fetchall()
+    finally:
+        con.close()
+    return {r[0] for r in rows}
+
+
+# ------------------------------------------------------------------ plain lists
+
+
+def _list_hashes(path: Path) -> pa.Array:
+    """The first word of every line that is not blank or a comment (md5sum/sha1sum/sha256sum
+    output, or one hash per line), read by Arrow's CSV reader in C."""
+    opts = pcsv.ParseOptions(delimiter="\x00", quote_char=False, escape_char=False, newlines_in_values=False)
+    read = pcsv.ReadOptions(column_names=["line"], block_size=1 << 24)
+    conv = pcsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False)
+    try:
+        lines = pcsv.read_csv(path, read_options=read, parse_options=opts, convert_options=conv).column("line")
+    except pa.ArrowInvalid as exc:
+        raise HashSetError(f"{path}: not a text hash list ({str(exc).splitlines()[0]})") from None
+    lines = pc.utf8_trim_whitespace(lines)
+    lines = lines.filter(pc.invert(pc.or_(pc.equal(lines, ""), pc.starts_with(lines, "#"))))
+    first = pc.list_element(pc.split_pattern_regex(lines, r"\s+", max_splits=1), 0)
+    return pc.ascii_lower(first).combine_chunks() if isinstance(first, pa.ChunkedArray) else pc.ascii_lower(first)
+
+
+def _load_list(hs: HashSet) -> None:
+    words = _list_hashes(hs.path)
+    lengths = pc.utf8_length(words)
+    used = 0
+    for width, algo in ALGOS.items():
+        picked = words.filter(pc.equal(lengths, width))
+        if len(picked) == 0:
+            continue
+        values, valid = arrow_prefixes(picked)
+        hs.prefixes[algo] = np.unique(values[valid])
+        used += int(valid.sum())
+    hs.rejected = len(words) - used
+    if not hs.prefixes:
+        raise HashSetError(f"{hs.path}: no MD5, SHA-1 or SHA-256 hash found (one per line, or md5sum output)")
+
+
+def _confirm_list(hs: HashSet, algo: str, candidates: list[str]) -> set[str]:
+    words = _list_hashes(hs.path)
+    found = words.filter(pc.is_in(words, value_set=pa.array([c.lower() for c in candidates], pa.string())))
+    return set(found.to_pylist())
+
+
+# ------------------------------------------------------------------ public
+
+
+def check_hash_set(path: Path) -> None:
+    """Cheap checks for the CLI (before a cluster starts): readable, and of a format we read."""
+    if not path.is_file():
+        raise HashSetError(f"{path}: not a file")
+    try:
+        if _is_sqlite(path):
+            con = _connect(path)
+            try:
+                _rds_source(con, path)
+            finally:
+                con.close()
+    except sqlite3.Error as exc:
+        raise HashSetError(f"{path}: not readable as an NSRL RDS v3 database ({exc})") from None
+    except OSError as exc:
+        raise HashSetError(f"{path}: {exc.strerror}") from None
+
+
+def load_hash_set(path: Path, kind: str) -> HashSet:
+    path = Path(path)
+    check_hash_set(path)
+    hs = HashSet(name=path.name, kind=kind, path=path, format="nsrl-rds-v3" if _is_sqlite(path) else "list")
+    hs.sha256 = _file_sha256(path)
+    (_load_rds if hs.format == "nsrl-rds-v3" else _load_list)(hs)
+    return hs
+
+
+def match(hs: HashSet, algo: str, digests: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Boolean mask: which of `digests` (hex; nulls allowed) are in the set on the full hash."""
+    n = len(digests)
+    table = hs.prefixes.get(algo)
+    if table is None or table.size == 0 or n == 0:
+        return np.zeros(n, dtype=bool)
+    values, valid = arrow_prefixes(digests)
+    pos = np.searchsorted(table, values)
+    hit = valid & (pos < table.size) & (table[np.minimum(pos, table.size - 1)] == values)
+    if not hit.any():
+        return hit
+    idx = np.flatnonzero(hit)
+    cand = pc.ascii_lower(pa.array(digests).take(pa.array(idx)) if not isinstance(digests, pa.ChunkedArray)
+                          else digests.take(pa.array(idx)))
+    unique = pc.unique(cand).to_pylist()
+    confirmed = (_confirm_rds if hs.format == "nsrl-rds-v3" else _confirm_list)(hs, algo, unique)
+    ok = pc.is_in(cand, value_set=pa.array(sorted(confirmed), pa.string())).to_numpy(zero_copy_only=False)
+    out = np.zeros(n, dtype=bool)
+    out[idx] = ok
+    return out
