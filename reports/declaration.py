@@ -16,6 +16,7 @@ from reports.case import CaseData
 from reports.charts import Chart
 from reports.redact import Redactor
 from reports.summary import DISTINCT
+from reports.known_section import add_known_section
 
 APPENDIX_PER_CATEGORY = 50
 SECTOR = 512
@@ -423,6 +424,7 @@ def build_declaration(case: CaseData, summary: dict, redactor: Redactor, charts:
     b.evidence()
     b.method()
     b.files()
+    add_known_section(b)  # modified and notable files first, before the findings (reports.known_section)
     b.findings()
     b.correlations()
     b.limitations()
