@@ -209,7 +209,8 @@ def _confirm_rds(hs: HashSet, algo: str, candidates: list[str]) -> set[str]:
 def _list_hashes(path: Path) -> pa.Array:
     """The first word of every line that is not blank or a comment (md5sum/sha1sum/sha256sum
     output, or one hash per line), read by Arrow's CSV reader in C."""
-    opts = pcsv.ParseOptions(delimiter="\x00", quote_char=False, escape_char=False, newlines_in_values=False)
+    opts = pcsv.ParseOptions(delimiter="\x01", quote_char=False, escape_char=False, newlines_in_values=False,
+                             invalid_row_handler=lambda row: "skip")  # a line holding \x01 is no hash
     read = pcsv.ReadOptions(column_names=["line"], block_size=1 << 24)
     conv = pcsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False)
     try:
