@@ -13,6 +13,7 @@ The sets are read once, by the conductor, at assembly time (workers never see th
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -84,17 +85,6 @@ def arrow_prefixes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.n
     return values, valid & ok_len.to_numpy(zero_copy_only=False)
 
 
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values, in place (numpy's own unique hashes, several times slower here)."""
-    values.sort(kind="stable" if values.size < 2 else "quicksort")
-    if values.size < 2:
-        return values
-    keep = np.empty(values.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
-
-
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -147,45 +137,65 @@ def _load_rds(hs: HashSet) -> None:
             hs.table, hs.column = view, column
             algo = column.lower()
             width = {"md5": 32, "sha1": 40, "sha256": 64}[algo]
-            total = con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
+            lo = hi = None
+            if base:
+                lo, hi = con.execute(f'SELECT min(rowid), max(rowid) FROM "{base}"').fetchone()
+            # rows: the rowid span bounds the table's rows without counting them (a full scan)
+            total = (hi - lo + 1) if lo is not None else con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
             values = np.empty(total, dtype=np.uint64)  # filled in place: no list of chunks, no second copy
             good = 0
 
             def put(text: str) -> None:
                 nonlocal good
-                got = _prefixes_from_text(text, width)
-                got = got[: total - good]
+                got = _prefixes_from_text(text)[: total - good]
                 values[good: good + got.size] = got
                 good += got.size
 
-            if base:
-                lo, hi = con.execute(f'SELECT min(rowid), max(rowid) FROM "{base}"').fetchone()
-                lo = lo or 0
-                hi = hi if hi is not None else -1
-                query = (f'SELECT group_concat("{column}", \'\') FROM "{base}" '
-                         f'WHERE rowid >= ? AND rowid < ? AND length("{column}") = {width}')
+            if lo is not None:
+                # only the first 16 hex digits leave SQLite, concatenated in C: no Python object per row
+                # whole digests concatenated in C (SQLite's substr per row costs more than moving them);
+                # a chunk where some row is not a digest of the right width is read again row-checked
+                fast = f'SELECT group_concat("{column}", \'\'), count(*) FROM "{base}" WHERE rowid >= ? AND rowid < ?'
+                checked = (f'SELECT group_concat(CASE WHEN length("{column}") = {width} THEN substr("{column}", 1, 16) '
+                           f'END, \'\') FROM "{base}" WHERE rowid >= ? AND rowid < ?')
+                rows_read = 0
                 for start in range(lo, hi + 1, SQLITE_CHUNK):
-                    text = con.execute(query, (start, start + SQLITE_CHUNK)).fetchone()[0]
-                    if text:
-                        put(text)
+                    text, count = con.execute(fast, (start, start + SQLITE_CHUNK)).fetchone()
+                    rows_read += count
+                    if not text:
+                        continue
+                    if len(text) == width * count and text.isascii():
+                        heads = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(count, width)[:, :16]
+                        put(heads.tobytes().decode("ascii"))
+                    else:
+                        text = con.execute(checked, (start, start + SQLITE_CHUNK)).fetchone()[0]
+                        if text:
+                            put(text)
             else:
-                cur = con.execute(f'SELECT "{column}" FROM "{view}" WHERE length("{column}") = {width}')
+                cur = con.execute(f'SELECT substr("{column}", 1, 16) FROM "{view}" WHERE length("{column}") = {width}')
                 while rows := cur.fetchmany(SQLITE_CHUNK):
                     put("".join(r[0] for r in rows))
+            if lo is None:
+                rows_read = con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
             values = values[:good]
         finally:
             con.close()
     except sqlite3.Error as exc:
         raise HashSetError(f"{hs.path}: not readable as an NSRL RDS v3 database ({exc})") from None
-    hs.rejected = int(total - good)
-    hs.prefixes[algo] = sorted_unique(values)
+    hs.rejected = int(rows_read - good)
+    values.sort()  # duplicates do no harm to np.searchsorted; not removing them saves a copy
+    hs.prefixes[algo] = values
 
 
-def _prefixes_from_text(text: str, width: int) -> np.ndarray:
-    raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
-    rows = raw[: raw.size - raw.size % width].reshape(-1, width)
-    values, valid = hex_prefixes(rows)
-    return values[valid]
+def _prefixes_from_text(text: str) -> np.ndarray:
+    """Concatenated 16-hex-digit prefixes -> uint64; bytes.fromhex does it in C, the lookup
+    table only when some digit is not hex (those prefixes are dropped)."""
+    try:
+        return np.frombuffer(bytes.fromhex(text), dtype=">u8").astype(np.uint64)
+    except ValueError:
+        raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
+        values, valid = hex_prefixes(raw[: raw.size - raw.size % 16].reshape(-1, 16))
+        return values[valid]
 
 
 def _confirm_rds(hs: HashSet, algo: str, candidates: list[str]) -> set[str]:
@@ -232,7 +242,9 @@ def _load_list(hs: HashSet) -> None:
         if len(picked) == 0:
             continue
         values, valid = arrow_prefixes(picked)
-        hs.prefixes[algo] = sorted_unique(values[valid])
+        values = values[valid]
+        values.sort()
+        hs.prefixes[algo] = values
         used += int(valid.sum())
     hs.rejected = len(words) - used
     if not hs.prefixes:
@@ -269,8 +281,12 @@ def load_hash_set(path: Path, kind: str) -> HashSet:
     path = Path(path)
     check_hash_set(path)
     hs = HashSet(name=path.name, kind=kind, path=path, format="nsrl-rds-v3" if _is_sqlite(path) else "list")
-    hs.sha256 = _file_sha256(path)
-    (_load_rds if hs.format == "nsrl-rds-v3" else _load_list)(hs)
+    # the file's SHA-256 on a second thread while the hashes are read (hashlib and sqlite both
+    # release the GIL): a 3 GB set costs the longer of the two, not their sum
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seized-set-sha256") as pool:
+        digest = pool.submit(_file_sha256, path)
+        (_load_rds if hs.format == "nsrl-rds-v3" else _load_list)(hs)
+        hs.sha256 = digest.result()
     return hs
 
 
