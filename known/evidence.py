@@ -41,7 +41,7 @@ class PackageDatabases:
 
 
 def _wanted(path: str) -> bool:
-    if path == DPKG_STATUS or path in RPM_SQLITE or path in RPM_BDB:
+    if path == DPKG_STATUS or path in RPM_SQLITE or path in RPM_BDB or path.removesuffix("-wal") in RPM_SQLITE:
         return True
     return path.startswith(DPKG_INFO) and path.endswith((".md5sums", ".list"))
 
@@ -112,7 +112,8 @@ def read_package_databases(plan) -> PackageDatabases:
                 _dpkg(volume, files, read, add, result)
             for path in RPM_SQLITE:
                 if path in files and (data := read(path)) is not None:
-                    packages, problems = rpm.read_rpmdb_sqlite(data)
+                    wal = read(path + "-wal") if path + "-wal" in files else None
+                    packages, problems = rpm.read_rpmdb_sqlite(data, wal)
                     result.problems.extend((volume, path, p) for p in problems)
                     result.packages[f"{volume} rpm"] = len(packages)
                     for pkg in packages:

@@ -15,6 +15,7 @@ import sqlite3
 import struct
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 HEADER_MAGIC = b"\x8e\xad\xe8\x01"
 TAG_NAME, TAG_VERSION, TAG_RELEASE, TAG_EPOCH, TAG_ARCH = 1000, 1001, 1002, 1003, 1022
@@ -122,16 +123,20 @@ def package_from_header(blob: bytes) -> RpmPackage | None:
     return RpmPackage(name, version, h.get(TAG_RELEASE), h.get(TAG_ARCH), algo, tuple(files))
 
 
-def read_rpmdb_sqlite(data: bytes) -> tuple[list[RpmPackage], list[str]]:
-    """Packages of an `rpmdb.sqlite` given as bytes (copied to a temporary file: sqlite opens
-    files, and the evidence is never opened in place). Returns (packages, problems)."""
+def read_rpmdb_sqlite(data: bytes, wal: bytes | None = None) -> tuple[list[RpmPackage], list[str]]:
+    """Packages of an `rpmdb.sqlite` given as bytes, with its `-wal` file when the evidence
+    has one (transactions not yet checkpointed live there). Both are copied to a temporary
+    folder of our own: sqlite opens files, and the evidence is never opened in place.
+    Returns (packages, problems)."""
     problems: list[str] = []
     packages: list[RpmPackage] = []
-    with tempfile.NamedTemporaryFile(prefix="seized-rpmdb-", suffix=".sqlite") as tmp:
-        tmp.write(data)
-        tmp.flush()
+    with tempfile.TemporaryDirectory(prefix="seized-rpmdb-") as tmp:
+        db = Path(tmp) / "rpmdb.sqlite"
+        db.write_bytes(data)
+        if wal:
+            Path(tmp, "rpmdb.sqlite-wal").write_bytes(wal)
         try:
-            con = sqlite3.connect(f"file:{tmp.name}?mode=ro", uri=True)
+            con = sqlite3.connect(db)
             try:
                 rows = con.execute("SELECT hnum, blob FROM Packages ORDER BY hnum").fetchall()
             finally:
