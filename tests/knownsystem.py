@@ -28,6 +28,7 @@ CONFFILE = "/etc/logrotate.conf"
 NOTABLE_LIST_FILE = "/var/tmp/.x/kelihos.exe"
 NOTABLE_RDS_FILE = "/var/tmp/.x/harnig.exe"
 KNOWN_SET_FILE = "/etc/hostname"
+MERGED_CHANGED = "/usr/sbin/ldconfig"  # dpkg (libc-bin) says /sbin/ldconfig
 SCAN_ARGS = ("--workers", "1", "--no-default-rules", "--no-unallocated", "--no-containers")
 
 
@@ -134,3 +135,37 @@ def package_files(tree: Path) -> dict[str, tuple[str, str]]:
             digest, _, rel = line.partition("  ")
             out["/" + rel] = (f"{pkg} {versions[pkg]}", digest)
     return out
+
+
+def merge_usr(tree: Path) -> list[str]:
+    """What Debian 12's usrmerge does: /bin, /sbin, /lib, /lib64 moved into /usr and replaced by
+    symbolic links (dpkg's database still says /sbin/ldconfig). Returns the merged dirs."""
+    merged = []
+    for top in ("bin", "sbin", "lib", "lib64"):
+        src = tree / top
+        if src.is_symlink() or not src.exists():
+            continue
+        dest = tree / "usr" / top
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
+        shutil.rmtree(src)
+        src.symlink_to(f"usr/{top}")
+        merged.append(top)
+    return merged
+
+
+@cache
+def _merged(base: Path) -> Scanned:
+    tree = base / "merged"
+    shutil.copytree(_clean_tree(base), tree, symlinks=True)
+    merge_usr(tree)
+    ldconfig = tree / MERGED_CHANGED.lstrip("/")
+    ldconfig.write_bytes(ldconfig.read_bytes() + b"\x00patched\x00")
+    image = realsystem.ext4_image(tree, base / "img" / "merged.img")
+    case = base / "merged-case"
+    _scan(image, case)
+    return Scanned(tree, image, case, {})
+
+
+def merged_usr_scan(factory: pytest.TempPathFactory) -> Scanned:
+    return _merged(factory.getbasetemp() / "knownsystem")
