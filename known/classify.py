@@ -57,30 +57,12 @@ def _first_per_row(rows: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
 
 
-class _Labels:
-    """known_source strings, interned: rows hold an index, the column is built once."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.index: dict[str, int] = {}
-
-    def ids(self, values: list[str]) -> np.ndarray:
-        out = np.empty(len(values), dtype=np.int64)
-        for i, v in enumerate(values):
-            j = self.index.get(v)
-            if j is None:
-                j = self.index[v] = len(self.names)
-                self.names.append(v)
-            out[i] = j
-        return out
-
-
 def classify(files: pa.Table, owned: pa.Table, sets: list[HashSet]) -> pa.Table:
     """`files` with its known_status and known_source columns filled (same rows, same order)."""
     n = files.num_rows
     status = np.zeros(n, dtype=np.int8)
-    source = np.full(n, -1, dtype=np.int64)
-    labels = _Labels()
+    source = np.full(n, None, dtype=object)  # filled from Arrow columns by index arrays, never row by row
+    no_digest = np.zeros(n, dtype=bool)  # owned by a package that recorded no digest for it
     hashed = pc.is_valid(files.column("md5")).to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
     status[hashed] = UNKNOWN
     row_ids = pa.array(np.arange(n, dtype=np.int64))
@@ -119,15 +101,16 @@ def classify(files: pa.Table, owned: pa.Table, sets: list[HashSet]) -> pa.Table:
             is_eq = best.column("eq").to_numpy(zero_copy_only=False)
             has = best.column("has_digest").to_numpy(zero_copy_only=False)
             conf = best.column("conffile").to_numpy(zero_copy_only=False)
-            pkg = best.column("package").to_pylist()
             code = np.where(is_eq, KNOWN, np.where(has, np.where(conf, MODIFIED_CONFIG, MODIFIED), UNKNOWN))
             status[r] = code
-            text = [p + ("" if h else NO_DIGEST) for p, h in zip(pkg, has)]
-            source[r] = labels.ids(text)
+            pkg = best.column("package")
+            text = pc.if_else(best.column("has_digest"), pkg, pc.binary_join_element_wise(pkg, NO_DIGEST, ""))
+            source[r] = text.to_numpy(zero_copy_only=False)
+            no_digest[r] = ~has
 
         # 2. by content anywhere: a package's recorded digest, whatever the path (copies, deleted
         #    old versions); empty files are left out (every package has some)
-        still = (status == UNKNOWN) & (source < 0)
+        still = (status == UNKNOWN) & ~no_digest
         nonempty = pc.fill_null(pc.greater(files.column("size"), 0), False).to_numpy(zero_copy_only=False)
         for algo in ("md5", "sha256", "sha1"):
             sel = owned.filter(pc.fill_null(pc.equal(owned.column("algo"), algo), False))
@@ -141,10 +124,9 @@ def classify(files: pa.Table, owned: pa.Table, sets: list[HashSet]) -> pa.Table:
             pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
             hit = still & nonempty & (pos >= 0)
             if hit.any():
-                pkgs = uniq.column("package").to_pylist()
                 idx = np.flatnonzero(hit)
                 status[idx] = KNOWN
-                source[idx] = labels.ids([pkgs[p] for p in pos[idx]])
+                source[idx] = uniq.column("package").take(pa.array(pos[idx])).to_numpy(zero_copy_only=False)
                 still &= ~hit
 
     # 3. hash sets: known sets settle what is still unknown; notable sets override everything
@@ -157,14 +139,11 @@ def classify(files: pa.Table, owned: pa.Table, sets: list[HashSet]) -> pa.Table:
                 hit &= status != NOTABLE
                 status[hit] = NOTABLE
             else:
-                hit &= status == UNKNOWN
-                hit &= (source < 0) | np.isin(source, [labels.index[k] for k in labels.index if k.endswith(NO_DIGEST)])
+                hit &= status == UNKNOWN  # unknown rows have no source, or a package without a digest
                 status[hit] = KNOWN
-            if hit.any():
-                source[hit] = labels.ids([hs.name])[0]
+            source[hit] = hs.name
 
     status_col = pa.array(np.array(STATUSES, dtype=object)[status], pa.string())
-    names = pa.array(labels.names + [None], pa.string())
-    source_col = names.take(pa.array(np.where(source < 0, len(labels.names), source)))
+    source_col = pa.array(source, pa.string())
     files = files.set_column(files.schema.get_field_index("known_status"), "known_status", status_col)
     return files.set_column(files.schema.get_field_index("known_source"), "known_source", source_col)
