@@ -13,6 +13,9 @@ The sets are read once, by the conductor, at assembly time (workers never see th
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 import re
 import sqlite3
@@ -52,10 +55,13 @@ class HashSet:
     column: str | None = None  # RDS: the column read (sha256, sha1 or md5)
     table: str | None = None  # RDS: the table or view read
     rejected: int = 0  # lines or rows that hold no hash of a known length
+    sha256_utc: str = ""  # when sha256 was computed over the file (earlier when it came from the cache)
+    cache: str = "not used"  # "read", "written", or why neither
 
     def manifest(self) -> dict:
         return {"name": self.name, "kind": self.kind, "path": str(self.path), "format": self.format,
-                "sha256": self.sha256, "hashes": {a: int(v.size) for a, v in sorted(self.prefixes.items())},
+                "sha256": self.sha256, "sha256_computed_utc": self.sha256_utc, "cache": self.cache,
+                "hashes": {a: int(v.size) for a, v in sorted(self.prefixes.items())},
                 "rejected": self.rejected, **({"column": f"{self.table}.{self.column}"} if self.column else {})}
 
 
@@ -277,17 +283,88 @@ def check_hash_set(path: Path) -> None:
         raise HashSetError(f"{path}: {exc.strerror}") from None
 
 
-def load_hash_set(path: Path, kind: str) -> HashSet:
+def load_hash_set(path: Path, kind: str, cache: Path | None | bool = True) -> HashSet:
+    """Read a set (or its cached arrays: `cache` True = cache_dir(), a Path, or False = none)."""
     path = Path(path)
     check_hash_set(path)
     hs = HashSet(name=path.name, kind=kind, path=path, format="nsrl-rds-v3" if _is_sqlite(path) else "list")
+    folder = cache_dir() if cache is True else (cache or None)
+    key = _cache_key(path)
+    if folder is not None and _cache_read(hs, folder, key):
+        return hs
     # the file's SHA-256 on a second thread while the hashes are read (hashlib and sqlite both
     # release the GIL): a 3 GB set costs the longer of the two, not their sum
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seized-set-sha256") as pool:
         digest = pool.submit(_file_sha256, path)
         (_load_rds if hs.format == "nsrl-rds-v3" else _load_list)(hs)
         hs.sha256 = digest.result()
+    hs.sha256_utc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if folder is not None:
+        hs.cache = _cache_write(hs, folder, key)
     return hs
+
+
+# ------------------------------------------------------------------ cache
+#
+# Why: the same NSRL set is used for every drive of a case (twenty, in Rustock), and reading
+# 20M rows from SQLite costs seconds each time. The sorted prefixes are kept as .npy files and
+# memory-mapped on later loads, with the set's SHA-256 computed when they were written. An
+# entry is used only while the set's file is the same file, unchanged: device, inode, size,
+# modification time and status-change time (which no user can set back) all equal. The cache
+# holds hashes of public or examiner-made sets only, never anything from the evidence.
+
+CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """$SEIZED_CACHE_DIR, else $XDG_CACHE_HOME/seized/hashsets, else ~/.cache/seized/hashsets."""
+    if os.environ.get("SEIZED_CACHE_DIR"):
+        return Path(os.environ["SEIZED_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "seized" / "hashsets"
+
+
+def _cache_key(path: Path) -> str:
+    st = path.stat()
+    text = f"{CACHE_FORMAT}\0{path.resolve()}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _cache_read(hs: HashSet, folder: Path, key: str) -> bool:
+    meta_path = folder / f"{key}.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != hs.format or meta.get("cache_format") != CACHE_FORMAT:
+            return False
+        prefixes = {a: np.load(folder / f"{key}.{a}.npy", mmap_mode="r") for a in meta["algos"]}
+    except (OSError, ValueError, KeyError):
+        return False
+    if _cache_key(hs.path) != key:  # changed while we read the entry
+        return False
+    hs.prefixes = prefixes
+    hs.sha256, hs.sha256_utc, hs.rejected = meta["sha256"], meta["sha256_utc"], meta["rejected"]
+    hs.column, hs.table = meta.get("column"), meta.get("table")
+    hs.cache = f"read ({folder})"
+    return True
+
+
+def _cache_write(hs: HashSet, folder: Path, key: str) -> str:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for algo, values in hs.prefixes.items():
+            tmp = folder / f".{key}.{algo}.npy.tmp"
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(values))
+            os.replace(tmp, folder / f"{key}.{algo}.npy")
+        meta = {"cache_format": CACHE_FORMAT, "path": str(hs.path.resolve()), "format": hs.format,
+                "sha256": hs.sha256, "sha256_utc": hs.sha256_utc, "rejected": hs.rejected,
+                "column": hs.column, "table": hs.table, "algos": sorted(hs.prefixes)}
+        tmp = folder / f".{key}.json.tmp"
+        tmp.write_text(json.dumps(meta, sort_keys=True))
+        os.replace(tmp, folder / f"{key}.json")  # last: an entry without its json is never read
+    except OSError as exc:
+        return f"not written: {exc.strerror or exc}"
+    return f"written ({folder})"
 
 
 def match(hs: HashSet, algo: str, digests: pa.Array | pa.ChunkedArray) -> np.ndarray:

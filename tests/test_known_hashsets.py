@@ -79,7 +79,7 @@ def _digests(*data: bytes) -> dict[str, pa.Array]:
 def test_rds_v3_layouts(tmp_path, full):
     inside, outside = b"in the set\n", b"not in the set\n"
     db = write_rds_v3(tmp_path / "rds.db", 2000, [hashes_of(inside, "in.txt")], full=full)
-    hs = load_hash_set(db, "known")
+    hs = load_hash_set(db, "known", cache=False)
     assert hs.prefixes["sha256"].size == 2001 and hs.column.lower() == "sha256"
     got = match(hs, "sha256", _digests(inside, outside)["sha256"])
     assert got.tolist() == [True, False, False]
@@ -94,7 +94,7 @@ def test_plain_lists_in_every_form(tmp_path):
             f"{hashlib.sha256(c).hexdigest()}\n"  # one hash per line
             "not-a-hash\n")
     (tmp_path / "set.txt").write_text(text)
-    hs = load_hash_set(tmp_path / "set.txt", "notable")
+    hs = load_hash_set(tmp_path / "set.txt", "notable", cache=False)
     assert {k: v.size for k, v in hs.prefixes.items()} == {"md5": 1, "sha1": 1, "sha256": 1} and hs.rejected == 1
     d = _digests(a, b, c)
     assert match(hs, "md5", d["md5"]).tolist() == [True, False, False, False]
@@ -106,11 +106,30 @@ def test_prefix_hit_is_confirmed_on_the_whole_hash(tmp_path):
     real = hashlib.sha256(b"x").hexdigest()
     twin = real[:16] + ("0" if real[16] != "0" else "1") + real[17:]  # same 64-bit prefix, another hash
     (tmp_path / "set.sha256").write_text(real + "\n")
-    hs = load_hash_set(tmp_path / "set.sha256", "notable")
+    hs = load_hash_set(tmp_path / "set.sha256", "notable", cache=False)
     assert match(hs, "sha256", pa.array([twin, real])).tolist() == [False, True]
 
 
 def test_not_a_set(tmp_path):
     (tmp_path / "empty.txt").write_text("# nothing\n")
     with pytest.raises(HashSetError, match="no MD5, SHA-1 or SHA-256"):
-        load_hash_set(tmp_path / "empty.txt", "known")
+        load_hash_set(tmp_path / "empty.txt", "known", cache=False)
+
+
+def test_cache_is_used_only_for_the_same_unchanged_file(tmp_path):
+    db = write_rds_v3(tmp_path / "rds.db", 3000, [hashes_of(b"x\n", "x")])
+    first = load_hash_set(db, "known", cache=tmp_path / "cache")
+    second = load_hash_set(db, "known", cache=tmp_path / "cache")
+    assert first.cache.startswith("written") and second.cache.startswith("read")
+    assert second.sha256 == first.sha256 == hashlib.sha256(db.read_bytes()).hexdigest()
+    assert np.array_equal(first.prefixes["sha256"], second.prefixes["sha256"])
+    assert match(second, "sha256", pa.array([hashlib.sha256(b"x\n").hexdigest()])).tolist() == [True]
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM FILE WHERE file_name = 'x'")
+    con.commit()
+    con.close()
+    third = load_hash_set(db, "known", cache=tmp_path / "cache")  # the file changed: read again
+    assert third.cache.startswith("written") and third.sha256 == hashlib.sha256(db.read_bytes()).hexdigest()
+    assert match(third, "sha256", pa.array([hashlib.sha256(b"x\n").hexdigest()])).tolist() == [False]
