@@ -32,6 +32,7 @@ ALGO_ORDER = ("sha256", "sha1", "md5")  # strongest first
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SQLITE_CHUNK = 250_000  # rowids per group_concat query
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+CHECK_BYTES = 1 << 20  # what the CLI reads of a list to tell it is one
 
 _LUT = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -228,7 +229,7 @@ def _list_hashes(path: Path) -> pa.Array:
     opts = pcsv.ParseOptions(delimiter="\x01", quote_char=False, escape_char=False, newlines_in_values=False,
                              invalid_row_handler=lambda row: "skip")  # a line holding \x01 is no hash
     read = pcsv.ReadOptions(column_names=["line"], block_size=1 << 24)
-    conv = pcsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False)
+    conv = pcsv.ConvertOptions(column_types={"line": pa.string()}, strings_can_be_null=False, check_utf8=False)
     try:
         lines = pcsv.read_csv(path, read_options=read, parse_options=opts, convert_options=conv).column("line")
     except pa.ArrowInvalid as exc:
@@ -277,6 +278,14 @@ def check_hash_set(path: Path) -> None:
                 _rds_source(con, path)
             finally:
                 con.close()
+        else:
+            with open(path, "rb") as fh:
+                head = fh.read(CHECK_BYTES)
+            words = (line.split(maxsplit=1)[0] for line in head.splitlines()[:-1 if len(head) == CHECK_BYTES else None]
+                     if line.strip() and not line.lstrip().startswith(b"#"))
+            if not any(len(w) in ALGOS and _HEX.match(w.decode("latin-1")) for w in words):
+                raise HashSetError(f"{path}: no MD5, SHA-1 or SHA-256 hash in its first lines "
+                                   "(not NSRL RDS v3 SQLite, nor one hash per line or md5sum output)")
     except sqlite3.Error as exc:
         raise HashSetError(f"{path}: not readable as an NSRL RDS v3 database ({exc})") from None
     except OSError as exc:

@@ -133,3 +133,17 @@ def test_cache_is_used_only_for_the_same_unchanged_file(tmp_path):
     third = load_hash_set(db, "known", cache=tmp_path / "cache")  # the file changed: read again
     assert third.cache.startswith("written") and third.sha256 == hashlib.sha256(db.read_bytes()).hexdigest()
     assert match(third, "sha256", pa.array([hashlib.sha256(b"x\n").hexdigest()])).tolist() == [False]
+
+
+def test_text_that_is_no_hash_list_is_refused_before_the_scan(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello world\nnot hashes\n")
+    proc = run_seized("scan", "/nonexistent.img", "-o", tmp_path / "case", "--known-hashes", tmp_path / "notes.txt")
+    assert proc.returncode == 2 and "no MD5, SHA-1 or SHA-256 hash" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and not (tmp_path / "case").exists()
+
+
+def test_names_that_are_not_utf8_do_not_stop_a_list(tmp_path):
+    (tmp_path / "latin1.md5").write_bytes(b"d41d8cd98f00b204e9800998ecf8427e  caf\xe9.txt\n"
+                                          b"900150983cd24fb0d6963f7d28e17f72\tabc\n")
+    hs = load_hash_set(tmp_path / "latin1.md5", "notable", cache=False)
+    assert hs.prefixes["md5"].size == 2 and hs.rejected == 0
