@@ -40,6 +40,9 @@ class PackageDatabases:
     packages: dict[str, int] = field(default_factory=dict)  # "volume db" -> packages read
 
 
+VAR = "/var"  # a file system whose root holds lib/dpkg or lib/rpm is the server's /var partition
+
+
 def _wanted(path: str) -> bool:
     if path == DPKG_STATUS or path in RPM_SQLITE or path in RPM_BDB or path.removesuffix("-wal") in RPM_SQLITE:
         return True
@@ -47,13 +50,45 @@ def _wanted(path: str) -> bool:
 
 
 def database_tasks(plan) -> dict[str, dict[str, "FileTask"]]:
-    """volume -> path -> task, for the allocated package-database files of an evidence plan."""
+    """volume -> path -> task, for the allocated package-database files of an evidence plan.
+    Paths are as the running system saw them: on a separate /var file system,
+    `/lib/dpkg/status` is `/var/lib/dpkg/status`."""
     out: dict[str, dict[str, FileTask]] = {}
     for unit in plan.units:
         for task in unit.files:
-            if task.stream is None and _wanted(task.path) and plan.records[task.index].allocated:
-                out.setdefault(task.volume.id, {})[task.path] = task
+            if task.stream is not None or not task.path.startswith(("/var/lib/", "/usr/lib/", "/lib/")):
+                continue
+            path = task.path if _wanted(task.path) else VAR + task.path
+            if (path == task.path or task.path.startswith("/lib/")) and _wanted(path) and \
+                    plan.records[task.index].allocated:
+                out.setdefault(task.volume.id, {})[path] = task
     return out
+
+
+def _var_volumes(tasks: dict[str, dict[str, "FileTask"]]) -> set[str]:
+    """Volumes whose databases were found at /lib/... (their own root is the system's /var)."""
+    return {vol for vol, files in tasks.items()
+            if any(t.path.startswith("/lib/") and p.startswith(VAR + "/") for p, t in files.items())}
+
+
+def _spread(owned: pa.Table, var_volumes: set[str], walked: list[str], with_db: set[str]) -> pa.Table:
+    """A database on a /var partition describes the whole system: its rows apply to every file
+    system of the evidence that has no database of its own, and to the /var partition itself
+    with the /var prefix taken off its paths."""
+    if not var_volumes or owned.num_rows == 0:
+        return owned
+    import pyarrow.compute as pc
+
+    parts = [owned.filter(pc.invert(pc.is_in(owned.column("volume"), value_set=pa.array(sorted(var_volumes)))))]
+    for var in sorted(var_volumes):
+        rows = owned.filter(pc.equal(owned.column("volume"), var))
+        on_var = rows.filter(pc.starts_with(rows.column("path"), VAR + "/"))
+        on_var = on_var.set_column(1, "path", pc.utf8_slice_codeunits(on_var.column("path"), len(VAR)))
+        parts.append(on_var)
+        for target in walked:
+            if target != var and target not in with_db:
+                parts.append(rows.set_column(0, "volume", pa.array([target] * rows.num_rows, pa.string())))
+    return pa.concat_tables(parts)
 
 
 class _Reader:
@@ -126,7 +161,12 @@ def read_package_databases(plan) -> PackageDatabases:
                                             "rpmdb.sqlite is); files of rpm packages stay 'unknown'"))
     finally:
         reader.close()
-    result.owned = pa.table(columns, schema=OWNED)
+    var_volumes = _var_volumes(tasks)
+    for var in var_volumes:
+        for key in [k for k in result.packages if k.startswith(var + " ")]:
+            result.packages[f"{key} (a /var file system)"] = result.packages.pop(key)
+    walked = [r["volume"] for r in plan.volume_rows if r.get("fs_type")]
+    result.owned = _spread(pa.table(columns, schema=OWNED), var_volumes, walked, set(tasks) - var_volumes)
     return result
 
 

@@ -171,3 +171,26 @@ def _merged(base: Path) -> Scanned:
 
 def merged_usr_scan(factory: pytest.TempPathFactory) -> Scanned:
     return _merged(factory.getbasetemp() / "knownsystem")
+
+
+@cache
+def _split_var(base: Path) -> Scanned:
+    """The clean system on two partitions, / and /var, as many servers are installed: the dpkg
+    database is on the second, the files it describes on the first."""
+    from tests import imaging
+
+    root = base / "split-root"
+    shutil.copytree(_clean_tree(base), root, symlinks=True)
+    var = base / "split-var"
+    shutil.move(root / "var", var)
+    (root / "var").mkdir()
+    root_img = realsystem.ext4_image(root, base / "img" / "split-root.ext4", label="root")
+    var_img = realsystem.ext4_image(var, base / "img" / "split-var.ext4", label="var")
+    image = imaging.partitioned_disk(base / "img" / "split.img", [root_img, var_img], label="gpt")
+    case = base / "split-case"
+    _scan(image, case)
+    return Scanned(root, image, case, {})
+
+
+def split_var_scan(factory: pytest.TempPathFactory) -> Scanned:
+    return _split_var(factory.getbasetemp() / "knownsystem")
