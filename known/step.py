@@ -59,7 +59,13 @@ class KnownFiles:
         appended to `errors` (as tables of reports.schema.ERRORS)."""
         from reports import schema
 
-        dbs = read_package_databases(plan)
+        try:
+            dbs = read_package_databases(plan)
+        except Exception as exc:  # noqa: BLE001 - a damaged database never stops the case: an errors row
+            from ingest.problems import one_line
+            from known.evidence import OWNED, PackageDatabases
+
+            dbs = PackageDatabases(OWNED.empty_table(), [(None, None, f"package databases not read: {one_line(exc)}")])
         if dbs.problems:
             errors.append(pa.Table.from_pylist(
                 [dict(evidence_id=evidence_id, volume=v, path=p, inode=None, member=None, stage="known-files",
