@@ -87,3 +87,26 @@ def test_rpm_system_classified(tmp_path):
     assert got["/usr/share/seized-hello/data.txt"] == ("known", "seized-hello 1.2-3")
     assert got["/etc/seized-hello.conf"] == ("modified-config", "seized-hello 1.2-3")
     assert got["/usr/bin/seized-bye"] == ("modified", "seized-hello 1.2-3")
+
+
+def test_unreadable_rpm_databases_are_errors_rows(tmp_path):
+    # two systems on one disk: a damaged rpmdb.sqlite, and an old Berkeley DB rpm database
+    damaged, old = tmp_path / "damaged", tmp_path / "old"
+    (damaged / "var/lib/rpm").mkdir(parents=True)
+    (damaged / "var/lib/rpm/rpmdb.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    (damaged / "usr/bin").mkdir(parents=True)
+    (damaged / "usr/bin/tool").write_text("#!/bin/sh\n")
+    (old / "var/lib/rpm").mkdir(parents=True)
+    (old / "var/lib/rpm/Packages").write_bytes(b"\x00\x06\x15\x61" + b"\x00" * 4092)  # a Berkeley DB hash magic
+    disk = realsystem.imaging.partitioned_disk(tmp_path / "disk.img", [
+        realsystem.ext4_image(damaged, tmp_path / "a.ext4"), realsystem.ext4_image(old, tmp_path / "b.ext4")])
+    case = tmp_path / "case"
+    proc = run_seized("scan", disk, "-o", case, "--workers", "0", "--no-default-rules", "--no-unallocated")
+    assert proc.returncode == 0, proc.stderr
+    rows = [r for r in read_table(case, "errors").to_pylist() if r["stage"] == "known-files"]
+    texts = " | ".join(r["error"] for r in rows)
+    assert any(r["path"] == "/var/lib/rpm/rpmdb.sqlite" for r in rows), texts
+    assert any(r["path"] == "/var/lib/rpm/Packages" and "Berkeley DB" in r["error"] for r in rows), texts
+    files = read_table(case, "files")
+    tool = files.filter(pc.equal(files.column("path"), "/usr/bin/tool")).to_pylist()[0]
+    assert tool["known_status"] == "unknown"
