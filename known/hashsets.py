@@ -52,9 +52,14 @@ class HashSet:
     path: Path
     format: str  # "nsrl-rds-v3" or "list"
     sha256: str = ""  # of the set's file, for the manifest
-    prefixes: dict[str, np.ndarray] = field(default_factory=dict)  # algo -> sorted unique uint64
+    # algo -> sorted uint64 keys. "prefix" keys: the digest's first 64 bits. "rowid" keys (RDS
+    # tables): the first 32 bits of the digest, then the row's SQLite rowid, so a hit is confirmed
+    # on the whole digest by reading that one row.
+    prefixes: dict[str, np.ndarray] = field(default_factory=dict)
+    keys: str = "prefix"  # "prefix" or "rowid"
     column: str | None = None  # RDS: the column read (sha256, sha1 or md5)
     table: str | None = None  # RDS: the table or view read
+    base: str | None = None  # RDS: the table holding the rows (FILE, or METADATA under the FILE view)
     rejected: int = 0  # lines or rows that hold no hash of a known length
     sha256_utc: str = ""  # when sha256 was computed over the file (earlier when it came from the cache)
     cache: str = "not used"  # "read", "written", or why neither
@@ -141,57 +146,76 @@ def _load_rds(hs: HashSet) -> None:
         con = _connect(hs.path)
         try:
             view, base, column = _rds_source(con, hs.path)
-            hs.table, hs.column = view, column
+            hs.table, hs.column, hs.base = view, column, base or None
             algo = column.lower()
             width = {"md5": 32, "sha1": 40, "sha256": 64}[algo]
             lo = hi = None
             if base:
                 lo, hi = con.execute(f'SELECT min(rowid), max(rowid) FROM "{base}"').fetchone()
-            # rows: the rowid span bounds the table's rows without counting them (a full scan)
-            total = (hi - lo + 1) if lo is not None else con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
-            values = np.empty(total, dtype=np.uint64)  # filled in place: no list of chunks, no second copy
-            good = 0
-
-            def put(text: str) -> None:
-                nonlocal good
-                got = _prefixes_from_text(text)[: total - good]
-                values[good: good + got.size] = got
-                good += got.size
-
-            if lo is not None:
-                # only the first 16 hex digits leave SQLite, concatenated in C: no Python object per row
-                # whole digests concatenated in C (SQLite's substr per row costs more than moving them);
-                # a chunk where some row is not a digest of the right width is read again row-checked
-                fast = f'SELECT group_concat("{column}", \'\'), count(*) FROM "{base}" WHERE rowid >= ? AND rowid < ?'
-                checked = (f'SELECT group_concat(CASE WHEN length("{column}") = {width} THEN substr("{column}", 1, 16) '
-                           f'END, \'\') FROM "{base}" WHERE rowid >= ? AND rowid < ?')
-                rows_read = 0
-                for start in range(lo, hi + 1, SQLITE_CHUNK):
-                    text, count = con.execute(fast, (start, start + SQLITE_CHUNK)).fetchone()
-                    rows_read += count
-                    if not text:
-                        continue
-                    if len(text) == width * count and text.isascii():
-                        heads = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(count, width)[:, :16]
-                        put(heads.tobytes().decode("ascii"))
-                    else:
-                        text = con.execute(checked, (start, start + SQLITE_CHUNK)).fetchone()[0]
-                        if text:
-                            put(text)
+            if lo is not None and 0 <= lo and hi < 1 << 32:
+                hs.keys = "rowid"
+                values, rows_read = _rds_rowid_keys(con, base, column, width, lo, hi)
             else:
-                cur = con.execute(f'SELECT substr("{column}", 1, 16) FROM "{view}" WHERE length("{column}") = {width}')
-                while rows := cur.fetchmany(SQLITE_CHUNK):
-                    put("".join(r[0] for r in rows))
-            if lo is None:
-                rows_read = con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
-            values = values[:good]
+                hs.keys = "prefix"
+                values, rows_read = _rds_prefix_keys(con, view, column, width)
         finally:
             con.close()
     except sqlite3.Error as exc:
         raise HashSetError(f"{hs.path}: not readable as an NSRL RDS v3 database ({exc})") from None
-    hs.rejected = int(rows_read - good)
+    hs.rejected = int(rows_read - values.size)
     values.sort()  # duplicates do no harm to np.searchsorted; not removing them saves a copy
     hs.prefixes[algo] = values
+
+
+def _rds_rowid_keys(con: sqlite3.Connection, base: str, column: str, width: int, lo: int,
+                    hi: int) -> tuple[np.ndarray, int]:
+    """Keys (32-bit digest prefix, rowid) of every row, read by rowid range. Whole digests are
+    concatenated in C by SQLite (its substr per row costs more than moving them) and cut by
+    numpy; a range with gaps in its rowids or a value that is not a digest is read row by row."""
+    values = np.empty(hi - lo + 1, dtype=np.uint64)  # the rowid span bounds the rows: filled in place
+    good = rows_read = 0
+    fast = f'SELECT group_concat("{column}", \'\'), count(*) FROM "{base}" WHERE rowid >= ? AND rowid < ?'
+    slow = (f'SELECT rowid, "{column}" FROM "{base}" WHERE rowid >= ? AND rowid < ? '
+            f'AND length("{column}") = {width}')
+    for start in range(lo, hi + 1, SQLITE_CHUNK):
+        end = min(start + SQLITE_CHUNK, hi + 1)
+        text, count = con.execute(fast, (start, end)).fetchone()
+        rows_read += count
+        if not count:
+            continue
+        keys = None
+        if count == end - start and text and len(text) == width * count and text.isascii():
+            heads = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(count, width)[:, :8]
+            try:
+                top = np.frombuffer(bytes.fromhex(heads.tobytes().decode("ascii")), dtype=">u4").astype(np.uint64)
+                keys = (top << np.uint64(32)) | np.arange(start, end, dtype=np.uint64)
+            except ValueError:
+                keys = None
+        if keys is None:
+            rows = con.execute(slow, (start, end)).fetchall()
+            if not rows:
+                continue
+            text = "".join(r[1][:16] for r in rows)
+            raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8).reshape(len(rows), 16)
+            prefix, valid = hex_prefixes(raw)
+            rowids = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+            keys = ((prefix >> np.uint64(32)) << np.uint64(32) | rowids)[valid]
+        values[good: good + keys.size] = keys
+        good += keys.size
+    return values[:good], rows_read
+
+
+def _rds_prefix_keys(con: sqlite3.Connection, view: str, column: str, width: int) -> tuple[np.ndarray, int]:
+    """64-bit prefixes of a FILE view without a rowid table under it (not the RDS layout)."""
+    total = con.execute(f'SELECT count(*) FROM "{view}"').fetchone()[0]
+    values = np.empty(total, dtype=np.uint64)
+    good = 0
+    cur = con.execute(f'SELECT substr("{column}", 1, 16) FROM "{view}" WHERE length("{column}") = {width}')
+    while rows := cur.fetchmany(SQLITE_CHUNK):
+        got = _prefixes_from_text("".join(r[0] for r in rows))[: total - good]
+        values[good: good + got.size] = got
+        good += got.size
+    return values[:good], total
 
 
 def _prefixes_from_text(text: str) -> np.ndarray:
@@ -203,6 +227,21 @@ def _prefixes_from_text(text: str) -> np.ndarray:
         raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
         values, valid = hex_prefixes(raw[: raw.size - raw.size % 16].reshape(-1, 16))
         return values[valid]
+
+
+def _rows_by_rowid(hs: HashSet, rowids: list[int]) -> dict[int, str]:
+    """rowid -> lower-case digest, for the rows a key named (primary-key look-ups, no scan)."""
+    out: dict[int, str] = {}
+    con = _connect(hs.path)
+    try:
+        for i in range(0, len(rowids), 900):
+            batch = rowids[i: i + 900]
+            marks = ",".join("?" * len(batch))
+            out.update((r, (d or "").lower()) for r, d in con.execute(
+                f'SELECT rowid, "{hs.column}" FROM "{hs.base}" WHERE rowid IN ({marks})', batch))
+    finally:
+        con.close()
+    return out
 
 
 def _confirm_rds(hs: HashSet, algo: str, candidates: list[str]) -> set[str]:
@@ -322,7 +361,7 @@ def load_hash_set(path: Path, kind: str, cache: Path | None | bool = True) -> Ha
 # modification time and status-change time (which no user can set back) all equal. The cache
 # holds hashes of public or examiner-made sets only, never anything from the evidence.
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def cache_dir() -> Path:
@@ -352,7 +391,7 @@ def _cache_read(hs: HashSet, folder: Path, key: str) -> bool:
         return False
     hs.prefixes = prefixes
     hs.sha256, hs.sha256_utc, hs.rejected = meta["sha256"], meta["sha256_utc"], meta["rejected"]
-    hs.column, hs.table = meta.get("column"), meta.get("table")
+    hs.column, hs.table, hs.base, hs.keys = meta.get("column"), meta.get("table"), meta.get("base"), meta["keys"]
     hs.cache = f"read ({folder})"
     return True
 
@@ -367,7 +406,8 @@ def _cache_write(hs: HashSet, folder: Path, key: str) -> str:
             os.replace(tmp, folder / f"{key}.{algo}.npy")
         meta = {"cache_format": CACHE_FORMAT, "path": str(hs.path.resolve()), "format": hs.format,
                 "sha256": hs.sha256, "sha256_utc": hs.sha256_utc, "rejected": hs.rejected,
-                "column": hs.column, "table": hs.table, "algos": sorted(hs.prefixes)}
+                "column": hs.column, "table": hs.table, "base": hs.base, "keys": hs.keys,
+                "algos": sorted(hs.prefixes)}
         tmp = folder / f".{key}.json.tmp"
         tmp.write_text(json.dumps(meta, sort_keys=True))
         os.replace(tmp, folder / f"{key}.json")  # last: an entry without its json is never read
@@ -377,19 +417,35 @@ def _cache_write(hs: HashSet, folder: Path, key: str) -> str:
 
 
 def match(hs: HashSet, algo: str, digests: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Boolean mask: which of `digests` (hex; nulls allowed) are in the set on the full hash."""
+    """Boolean mask: which of `digests` (hex; nulls allowed) are in the set on the whole hash."""
     n = len(digests)
     table = hs.prefixes.get(algo)
     if table is None or table.size == 0 or n == 0:
         return np.zeros(n, dtype=bool)
+    if isinstance(digests, pa.ChunkedArray):
+        digests = digests.combine_chunks() if digests.num_chunks else pa.array([], pa.string())
     values, valid = arrow_prefixes(digests)
+    if hs.keys == "rowid":
+        low = (values >> np.uint64(32)) << np.uint64(32)
+        left = np.searchsorted(table, low, side="left")
+        right = np.searchsorted(table, low | np.uint64(0xFFFFFFFF), side="right")
+        idx = np.flatnonzero(valid & (right > left))
+        if idx.size == 0:
+            return np.zeros(n, dtype=bool)
+        mask32 = np.uint64(0xFFFFFFFF)
+        wanted = {int(r) for i in idx for r in table[left[i]: right[i]] & mask32}  # about one row per hit
+        stored = _rows_by_rowid(hs, sorted(wanted))
+        files = pc.ascii_lower(digests.take(pa.array(idx))).to_pylist()
+        out = np.zeros(n, dtype=bool)
+        for i, digest in zip(idx, files):
+            out[i] = any(stored.get(int(r)) == digest for r in table[left[i]: right[i]] & mask32)
+        return out
     pos = np.searchsorted(table, values)
     hit = valid & (pos < table.size) & (table[np.minimum(pos, table.size - 1)] == values)
     if not hit.any():
         return hit
     idx = np.flatnonzero(hit)
-    cand = pc.ascii_lower(pa.array(digests).take(pa.array(idx)) if not isinstance(digests, pa.ChunkedArray)
-                          else digests.take(pa.array(idx)))
+    cand = pc.ascii_lower(digests.take(pa.array(idx)))
     unique = pc.unique(cand).to_pylist()
     confirmed = (_confirm_rds if hs.format == "nsrl-rds-v3" else _confirm_list)(hs, algo, unique)
     ok = pc.is_in(cand, value_set=pa.array(sorted(confirmed), pa.string())).to_numpy(zero_copy_only=False)

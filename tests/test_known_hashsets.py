@@ -147,3 +147,21 @@ def test_names_that_are_not_utf8_do_not_stop_a_list(tmp_path):
                                           b"900150983cd24fb0d6963f7d28e17f72\tabc\n")
     hs = load_hash_set(tmp_path / "latin1.md5", "notable", cache=False)
     assert hs.prefixes["md5"].size == 2 and hs.rejected == 0
+
+
+def test_rds_keys_find_rows_by_rowid_and_confirm_the_whole_digest(tmp_path):
+    import sqlite3
+
+    inside = b"in the set\n"
+    db = write_rds_v3(tmp_path / "rds.db", 3000, [hashes_of(inside, "in.txt")])
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM FILE WHERE rowid % 7 = 0 AND file_name != 'in.txt'")  # gaps in the rowids
+    con.execute("INSERT INTO FILE VALUES ('not-a-digest', '', '', 'bad', 0, 0)")
+    con.commit()
+    con.close()
+    hs = load_hash_set(db, "known", cache=False)
+    assert hs.keys == "rowid" and hs.rejected == 1
+    real = hashlib.sha256(inside).hexdigest()
+    twin64 = real[:16] + ("0" if real[16] != "0" else "1") + real[17:]  # same first 64 bits
+    twin32 = real[:8] + ("0" if real[8] != "0" else "1") + real[9:]  # same first 32 bits only
+    assert match(hs, "sha256", pa.array([real.upper(), twin64, twin32, None])).tolist() == [True, False, False, False]
