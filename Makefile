@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_TOOLS := fls:sleuthkit ewfacquire:ewf-tools mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
   mkfs.fat:dosfstools mcopy:mtools mkntfs:ntfs-3g ntfscp:ntfs-3g sfdisk:fdisk mkfs.xfs:xfsprogs \
   yara:yara unshare:util-linux strace:strace ip:iproute2 \
-  cryptsetup:cryptsetup-bin chromium:chromium \
+  cryptsetup:cryptsetup-bin chromium:chromium rpmbuild:rpm \
   last:util-linux utmpdump:util-linux ssh-keygen:openssh-client openssl:openssl
 DEMO_DIR := demo
 
@@ -29,7 +29,8 @@ $(BIN)/seized: pyproject.toml $(wildcard */__init__.py)
 demo: setup
 	rm -rf $(DEMO_DIR)
 	$(BIN)/python -m bench.demo_image $(DEMO_DIR)/demo.img
-	$(BIN)/seized scan $(DEMO_DIR)/demo.img -o $(DEMO_DIR)/case --case-name "Demo v. John Doe" --examiner "Demo Examiner"
+	$(BIN)/seized scan $(DEMO_DIR)/demo.img -o $(DEMO_DIR)/case --case-name "Demo v. John Doe" --examiner "Demo Examiner" \
+	  --notable-hashes rules/hashsets/rustock_deck.md5 --notable-hashes rules/hashsets/demo_planted.md5
 	@echo "report: $(DEMO_DIR)/case/report/declaration.html"
 
 test: setup

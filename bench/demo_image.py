@@ -26,6 +26,12 @@ EXT4_MIB = 24
 FAT_MIB = 34  # FAT32 needs >= 33 MiB with 512-byte clusters
 CONTENT_BYTES = 12 * 1024 * 1024
 DELETED_PATH = "/home/spam/lists/old/harvest_2010_deleted.txt"
+# A harmless stand-in whose MD5 is in the DEMO ONLY notable set rules/hashsets/demo_planted.md5,
+# so the demo's declaration shows a notable file (`make demo` passes that set).
+DEMO_SAMPLE_PATH = "/home/spam/.cache/upd/kelihos_a.exe"
+DEMO_SAMPLE = (b"MZ\x90\x00\x03\x00\x00\x00 seized demo: a harmless stand-in for the Rustock dropper's payload "
+               b"(Backdoor:Win32/Kelihos.A). Not malware. Its MD5 is in rules/hashsets/demo_planted.md5.\n")
+DEMO_SET = Path(__file__).resolve().parents[1] / "rules" / "hashsets" / "demo_planted.md5"
 
 
 def build(out: Path, seed: int = 7) -> dict:
@@ -40,6 +46,7 @@ def build(out: Path, seed: int = 7) -> dict:
         content.plant_core(p, 400)
         content.harvest_list(p, DELETED_PATH, 150, category="deleted")
         content.fill_bulk(p, CONTENT_BYTES)
+        _plant_demo_sample(p)
         fp = p.for_volume(work / "fat", "fat")
         content.fat_content(fp)
         ext4 = imaging.ext4_from_tree(p.root, work / "ext4.img", EXT4_MIB)
@@ -55,6 +62,15 @@ def build(out: Path, seed: int = 7) -> dict:
           f"{s['onions_valid']} valid + {s['onions_invalid']} bad onions, {s['deleted']} deleted; "
           f"truth in {out.parent / 'planted.json'}", file=sys.stderr)
     return manifest
+
+
+def _plant_demo_sample(p: content.Planter) -> None:
+    """Planted last, so the other contents (drawn from the same RNG) stay as they were."""
+    import hashlib
+
+    if hashlib.md5(DEMO_SAMPLE).hexdigest() not in DEMO_SET.read_text():
+        raise RuntimeError(f"{DEMO_SET} does not hold the MD5 of DEMO_SAMPLE")
+    p.write(DEMO_SAMPLE_PATH, DEMO_SAMPLE, "notable_sample")
 
 
 def main(argv: list[str] | None = None) -> int:

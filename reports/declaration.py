@@ -26,6 +26,7 @@ from reports.case import CaseData
 from reports.charts import Chart
 from reports.checks import ImageFacts, VolumeFacts, check_command
 from reports.redact import Redactor
+from reports.known_section import add_known_section
 from reports.words import count, form, listing, n
 
 APPENDIX_PER_CATEGORY = 50
@@ -602,7 +603,8 @@ def _pick_rows(cited_ids: list[str], t: pa.Table) -> list[dict]:
 Section = Callable[[Builder], None]
 # The declaration, in order. A new section is a function of the Builder added here; the
 # appendices come last (Appendix C, the queries, must be the very last: it lists every marker).
-SECTIONS: tuple[Section, ...] = (caption, evidence, method, files, findings, correlations, limitations,
+SECTIONS: tuple[Section, ...] = (caption, evidence, method, files, add_known_section, findings, correlations,
+                                 limitations,
                                  charts_section, attestation, appendix_a, appendix_b, appendix_c)
 
 

@@ -17,6 +17,7 @@ from reports.case import CaseData, load_case
 from reports.charts import draw_charts, plan_charts
 from reports.correlate import correlations
 from reports.declaration import compose
+from reports.known_section import known_summary
 from reports.redact import Redactor, load_salt
 from reports.summary import build_summary
 from reports.to_docx import write_docx
@@ -93,6 +94,7 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         corr_info = {"path": str(corr_path.relative_to(case)), "rows": corr.num_rows,
                      "sha256": file_sha256(corr_path)}
         summary = build_summary(data)
+        summary["known_files"] = known_summary(data)  # reports.known_section
         summary["correlations"] = {"value": corr.num_rows, "query": "correlations | count", "table": "correlations"}
         summary["reveal_secrets"] = bool(reveal_secrets)
         charts = [p.chart for p in planned.result()]

@@ -53,6 +53,9 @@ FILES = pa.schema([
     ("mtime", TS), ("atime", TS), ("ctime", TS), ("crtime", TS),
     ("md5", pa.string()), ("sha1", pa.string()), ("sha256", pa.string()),
     ("status", pa.string()), ("skip_reason", pa.string()), ("image_offset", pa.int64()),
+    # known.classify: known | modified | modified-config | notable | unknown (null: content not hashed);
+    # the package and version, or the hash set's name
+    ("known_status", pa.string()), ("known_source", pa.string()),
 ])
 
 ERRORS = pa.schema([

@@ -50,7 +50,9 @@ def _known_error(exc: Exception) -> str | None:
     from seized.cluster import ClusterError
     from seized.conductor import CaseError
 
-    kinds: tuple[type, ...] = (CaseError, ClusterError)
+    from known.hashsets import HashSetError
+
+    kinds: tuple[type, ...] = (CaseError, ClusterError, HashSetError)
     try:
         from seized.ruleset import RuleCompileError
 
@@ -94,9 +96,14 @@ def cli() -> None:
 @click.option("--examiner", default=None, help="Examiner's name for the report.")
 @click.option("--no-report", is_flag=True, help="Write the tables only; run `seized report` later.")
 @click.option("--force", is_flag=True, help="Replace a case directory that holds a different case.")
+@click.option("--known-hashes", "known_hashes", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Hash set of known files: NSRL RDS v3 (.db) or md5sum/sha1sum/sha256sum list (repeatable).")
+@click.option("--notable-hashes", "notable_hashes", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Hash set of notable files (malware, contraband), same formats (repeatable).")
 @click.option("--debug", is_flag=True, hidden=True)
 def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_containers, no_unallocated,
-         case_name, examiner, no_report, force, debug) -> None:
+         case_name, examiner, no_report, force, known_hashes, notable_hashes, debug) -> None:
     """Scan disk images into a case directory of evidence tables.
 
     \b
@@ -129,6 +136,13 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
       the same path as this machine (checked before scanning).
 
     \b
+    KNOWN FILES
+      Every hashed file gets known_status in `files`: known (its hash equals what the
+      evidence's own dpkg or rpm database recorded, or is in a --known-hashes set),
+      modified (a package's file whose content differs), modified-config (a changed
+      conffile), notable (in a --notable-hashes set) or unknown. docs/known-files.md.
+
+    \b
     EXIT STATUS
       0  every image scanned      1  some images failed (the others are written)
       2  nothing scanned, bad arguments or rules    3  internal error
@@ -139,6 +153,7 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
       seized scan disk.001 -o case --rules my_rules/ --workers 8
     """
     workers = os.cpu_count() or 1 if workers is None else workers
+    _check_hash_sets(list(known_hashes) + list(notable_hashes))  # a bad set: one line, exit 2, before a cluster
     rule_set = None
     if rule_paths or not no_default_rules:  # a bad rule file ends the command here, before a cluster starts
         from seized.ruleset import load_rule_set
@@ -158,6 +173,7 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
             command_line=["seized", *sys.argv[1:]], case_name=case_name, examiner=examiner,
             containers=not no_containers, unallocated=not no_unallocated,
             while_units_run=None if no_report else _import_report_modules, rule_set=rule_set,
+            known_hashes=list(known_hashes), notable_hashes=list(notable_hashes),
         )
     except BaseException:
         if cluster is not None:
@@ -172,6 +188,16 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
     if outcome.failures:
         _say(f"{len(outcome.failures)} image(s) failed: " + ", ".join(f.image for f in outcome.failures))
     sys.exit(outcome.exit_code)
+
+
+def _check_hash_sets(paths: list[Path]) -> None:
+    from known.hashsets import HashSetError, check_hash_set
+
+    for path in paths:
+        try:
+            check_hash_set(path)
+        except HashSetError as exc:
+            _fail(str(exc))
 
 
 def _print_accounting(manifest: dict) -> None:

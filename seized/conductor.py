@@ -28,6 +28,7 @@ from ingest.layers import walk_stack
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
 from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_cost, unit_order
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
+from known.step import KnownFiles
 from reports import schema
 from seized import tables as tbl
 from seized.journal import Journal
@@ -64,6 +65,9 @@ class ScanRequest:
     # rule_paths and the shipped rules, compiled already by the caller (the CLI does so before
     # it starts a cluster, so a bad rule file fails at once); None: compiled here
     rule_set: "RuleSet | None" = None
+    # --known-hashes / --notable-hashes (known.hashsets): hash sets that classify `files`
+    known_hashes: list[Path] = field(default_factory=list)
+    notable_hashes: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -212,6 +216,7 @@ def _unowned_regions(owned: list[tuple[int, int]], layout: VolumeLayout, size: i
 def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
     """What makes journalled units reusable: same evidence, same tool, extractors and rules."""
     from extractors.registry import EXTRACTORS
+    from known.step import hash_set_identity
     from seized import __version__
     from seized.journal import JOURNAL_FORMAT
 
@@ -223,6 +228,7 @@ def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
         "rules_sha256": rules_sha256,
         "containers": req.containers,
         "unallocated": req.unallocated,
+        "hash_sets": hash_set_identity(req.known_hashes, req.notable_hashes),
     }
 
 
@@ -390,6 +396,7 @@ class Assembled:
     evidence_rows: list[dict]
     accounting: dict
     held_in_memory: list[str]  # tables whose runs came out of order and were sorted whole (should be none)
+    known_files: dict | None = None  # hash sets and package databases used (known.step.KnownFiles.manifest)
 
 
 def _evidence_row(plan: EvidencePlan, evidence_id: str, h: dict) -> dict:
@@ -453,7 +460,8 @@ def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]]
     return writer.close(), writer.rows
 
 
-def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure], case: Path) -> Assembled:
+def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure], case: Path,
+             known: "KnownFiles | None" = None) -> Assembled:
     """Write the case's tables from the journal, one unit's rows in memory at a time.
 
     Evidence items are written in evidence_id order and each unit's rows are a contiguous
@@ -475,6 +483,7 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
         hashes[evidence_id] = h
         cited.append((evidence_id, plan))
     cited.sort(key=lambda item: item[0])
+    known = known or KnownFiles()
 
     written: dict[str, tuple[Path, int]] = {}
     evidence_rows, accounting, errors = [], {}, []
@@ -501,7 +510,8 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
         accounting[evidence_id] = _accounting(plan, file_rows, bytes_read, unreadable)
         for r in file_rows:
             r["evidence_id"] = evidence_id
-        files.append(tbl.sort_table(pa.Table.from_pylist(file_rows, schema=schema.FILES)))
+        files.append(known.classify_files(tbl.sort_table(pa.Table.from_pylist(file_rows, schema=schema.FILES)),
+                                          plan, evidence_id, errors))
         del file_rows, results
         volumes.append(tbl.sort_table(pa.Table.from_pylist(
             [dict(r, evidence_id=evidence_id) for r in plan.volume_rows], schema=schema.VOLUMES)))
@@ -526,7 +536,7 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
     pa.default_memory_pool().release_unused()
     evidence = tbl.sort_table(pa.Table.from_pylist(evidence_rows, schema=schema.EVIDENCE))
     written["evidence"] = (tbl.write_table(case, "evidence", evidence), evidence.num_rows)
-    return Assembled(written, evidence_rows, accounting, sorted(held))
+    return Assembled(written, evidence_rows, accounting, sorted(held), known.manifest())
 
 
 # ---------------------------------------------------------------- the scan
@@ -556,13 +566,14 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
             for f in failures:
                 warn(f"{f.image}: {f.reason}")
             return ScanOutcome(2, failures)
+        known = KnownFiles(req.known_hashes, req.notable_hashes)  # the sets load while the units run
         run_key = prepare_case(req, identity)
         journal = Journal(req.case, run_key)
         if cluster is None and (req.workers != 0 or req.scheduler):
             from seized.cluster import BackgroundCluster
 
             cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
-        return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn)
+        return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn, known)
     finally:
         if cluster is not None:
             cluster.join()
@@ -570,7 +581,7 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
 
 def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, cluster: "BackgroundCluster | None",
                rule_set, started: str, failures: list[Failure], say: Callable[[str], None],
-               warn: Callable[[str], None]) -> ScanOutcome:
+               warn: Callable[[str], None], known: KnownFiles | None = None) -> ScanOutcome:
     """Plan, run the units, assemble: the scan once the case directory and cluster exist."""
     timings: dict[str, float] = {}
     try:
@@ -606,7 +617,7 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
             cluster.close(wait=False)  # the workers exit while the tables are assembled
     clock = time.monotonic()
     duplicates: list[Failure] = []
-    assembled = assemble(plans, journal, duplicates, req.case)
+    assembled = assemble(plans, journal, duplicates, req.case, known)
     for dup in duplicates:
         warn(f"{dup.image}: {dup.reason}")
     failures += duplicates

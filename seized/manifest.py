@@ -92,6 +92,7 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
         # tables whose unit runs overlapped and had to be sorted whole in memory (expected: none)
         "tables_sorted_in_memory": assembled.held_in_memory,
         "tables": written,
+        "known_files": assembled.known_files,  # hash sets (name, SHA-256) and package databases read
     }
     write_json_atomic(req.case / "manifest.json", manifest)
     return manifest

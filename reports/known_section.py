@@ -1,0 +1,127 @@
+"""The declaration's known-files section and its numbers in summary.json.
+
+Why a section of its own, before the findings: on a seized server most files are the
+operating system the evidence itself says was installed. What an examiner must see first is
+what differs from that (a package's file whose content changed: a trojaned `sshd`) and what
+a notable hash set names; findings in files of installed packages are counted apart, never
+dropped. Every number is a count over CASE/tables/files with the query that gives it.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from reports import doc
+from reports.case import CaseData
+from reports.query import Counter, Query, eq
+
+STATUSES = ("known", "modified", "modified-config", "notable", "unknown")
+LISTED = ("modified", "notable")  # listed file by file, modified first
+MAX_LISTED = 200
+JOIN_KEYS = ("evidence_id", "volume", "inode", "path")
+
+
+def _in_known_files(case: CaseData, table: str, evidence_id: str) -> dict | None:
+    """Findings of `table` on evidence `evidence_id` that lie in files classified known."""
+    files, t = case.tables.get("files"), case.tables.get(table)
+    if files is None or t is None or "known_status" not in files.column_names or not \
+            all(k in t.column_names for k in JOIN_KEYS):
+        return None
+    f = files.filter(pc.and_(pc.equal(files.column("evidence_id"), evidence_id),
+                             pc.fill_null(pc.equal(files.column("known_status"), "known"), False)))
+    f = f.filter(pc.is_null(f.column("stream"))).select(list(JOIN_KEYS)).group_by(list(JOIN_KEYS)).aggregate([])
+    rows = t.filter(pc.equal(t.column("evidence_id"), evidence_id))
+    rows = rows.filter(pc.is_null(rows.column("stream"))).select(list(JOIN_KEYS))
+    value = rows.join(f, keys=list(JOIN_KEYS), join_type="inner", use_threads=False).num_rows if rows.num_rows else 0
+    # a join is beyond reports.query's grammar: the count carries SQL (DuckDB reads it as is)
+    sql = (f"SELECT count(*) FROM 'tables/{table}/part-0.parquet' t JOIN 'tables/files/part-0.parquet' f "
+           f"USING ({', '.join(JOIN_KEYS)}) WHERE t.evidence_id = '{evidence_id}' AND t.stream IS NULL "
+           f"AND f.stream IS NULL AND f.known_status = 'known'")
+    return {"value": value, "sql": sql, "table": table}
+
+
+def known_summary(case: CaseData) -> dict:
+    """summary.json["known_files"]: per evidence, files by known_status, the modified and notable
+    files listed, and each finding table's count of findings in known files."""
+    files = case.tables.get("files")
+    if files is None or "known_status" not in files.column_names:
+        return {"present": False}
+    counter = Counter(case.tables)
+    out: dict = {"present": True, "hash_sets": (case.manifest.get("known_files") or {}).get("hash_sets", []),
+                 "evidence": {}}
+    for eid in case.evidence_ids:
+        base = (eq("evidence_id", eid),)
+        ev: dict = {"by_status": {s: counter.counted(Query("files", base + (eq("known_status", s),)))
+                                  for s in STATUSES}}
+        listed = []
+        for status in LISTED:
+            keep = pc.and_(pc.equal(files.column("evidence_id"), eid),
+                           pc.fill_null(pc.equal(files.column("known_status"), status), False))
+            cols = ["known_status", "path", "inode", "volume", "known_source", "size", "md5", "sha256", "allocated"]
+            listed += files.filter(keep).select(cols).slice(0, MAX_LISTED).to_pylist()
+        ev["listed"] = listed
+        ev["findings_in_known_files"] = {
+            name: got for name in case.finding_tables if (got := _in_known_files(case, name, eid)) is not None}
+        ev["package_databases"] = ((case.manifest.get("known_files") or {}).get("evidence") or {}).get(eid, {})
+        out["evidence"][eid] = ev
+    return out
+
+
+def _n(v) -> str:
+    return f"{int(v or 0):,}"
+
+
+def add_known_section(b) -> None:
+    """Append the section to a reports.declaration._Builder (paragraphs numbered by it)."""
+    data = b.summary.get("known_files") or {}
+    if not data.get("present"):
+        return
+    b.add(doc.Heading(2, "Known files, changed files and notable files"))
+    sets = data.get("hash_sets") or []
+    if sets:
+        named = "; ".join(f"{s['name']} ({s['kind']}, {s['format']}, SHA-256 {s['sha256']})" for s in sets)
+        b.para(f"Besides the package databases found on the evidence, I used these hash sets: {named} "
+               f"(manifest.json, known_files.hash_sets).")
+    b.para("For every file it read, seized compared the MD5, SHA-1 and SHA-256 it computed over the file's "
+           "content with the digests recorded by the package databases on the same file system (dpkg's "
+           "status and info/*.md5sums; rpm's rpmdb.sqlite) and with the hash sets above. A file is 'known' when "
+           "its hash equals a recorded digest, 'modified' when a package owns its path but its content differs, "
+           "'modified-config' when that path is a configuration file the package lets the administrator change, "
+           "'notable' when its hash is in a notable hash set, and 'unknown' otherwise. The databases' digests "
+           "are only compared, never taken as findings.")
+    for eid in b.case.evidence_ids:
+        ev = data["evidence"].get(eid)
+        if not ev:
+            continue
+        ex = b.case.exhibit(eid)
+        st = ev["by_status"]
+        dbs = ev.get("package_databases", {}).get("package_databases") or {}
+        where = ", ".join(f"{k.split(' ')[1]} on volume {k.split(' ')[0]}: {_n(v)} packages"
+                          for k, v in sorted(dbs.items())) or "none found"
+        parts = "; ".join(f"{b.num(st[s])} {s}" for s in STATUSES)
+        b.para(f"On Exhibit {ex} (package databases: {where}), the files read are: {parts}.")
+        rows = []
+        for r in ev["listed"]:
+            rows.append((r["known_status"], ex, r["path"] or "", "" if r["inode"] is None else str(r["inode"]),
+                         r["known_source"] or "", r["md5"] or "", r["sha256"] or "",
+                         "" if r["allocated"] else "deleted"))
+        if rows:
+            total = st["modified"]["value"] + st["notable"]["value"]
+            caption = "Modified and notable files"
+            if total > len(rows):
+                caption += f" (first {len(rows)} of {_n(total)}; the rest by the queries above)"
+            b.add(doc.Table(("Status", "Exhibit", "Path", "Inode", "Package or hash set", "MD5", "SHA-256", ""),
+                            tuple(rows), caption))
+        else:
+            b.para(f"No file on Exhibit {ex} is modified from its package or in a notable hash set.")
+        totals = b.summary["evidence"][eid]["findings"]
+        apart = []
+        for table, got in sorted(ev.get("findings_in_known_files", {}).items()):
+            total = (totals.get(table) or {}).get("total", {}).get("value", 0)
+            if total and got["value"]:
+                apart.append(f"of the {_n(total)} {table} findings, {_n(got['value'])} are in files of installed "
+                             f"packages or known hash sets {b.q({'value': got['value'], 'query': got['sql'], 'table': table})}")
+        if apart:
+            b.para(f"Findings below are counted whatever the file they are in; on Exhibit {ex}, " + "; ".join(apart)
+                   + ". Those in known files are what the installed software ships (documentation, rules, test "
+                     "data), not artefacts its users made.")
