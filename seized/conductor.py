@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from reports import schema
 from seized import tables as tbl
+from seized.casedir import CaseDirError, CaseDirPlan, check_case_dir, open_case_dir, undo_new_case_dir
 from seized.journal import Journal
 from seized.scanning import OVERLAP
 from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from seized.ruleset import RuleSet
 
 
-class CaseError(Exception):
-    """A problem with the case as a whole (not one image): the scan cannot start."""
+# A problem with the case as a whole (not one image): the scan cannot start (seized.casedir).
+CaseError = CaseDirError
 
 
 @dataclass
@@ -230,32 +230,22 @@ def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
     }
 
 
-def prepare_case(req: ScanRequest, identity: dict) -> str:
-    """Create or reopen the case directory; refuse one that holds a different case."""
-    case = req.case
-    run_key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    evidence_dirs = {Path(p).absolute().parent for p in req.images}
-    if case.absolute() in evidence_dirs:
-        raise CaseError("the case directory must not be the folder that holds the evidence")
-    if case.exists():
-        if not case.is_dir():
-            raise CaseError(f"{case} exists and is not a directory")
-        marker = case / ".seized-case.json"
-        contents = [p for p in case.iterdir() if p.name not in ("case.toml",)]
-        if contents:
-            previous = json.loads(marker.read_text()) if marker.is_file() else None
-            if previous != identity:
-                if not req.force:
-                    what = "a different case" if previous else "files that are not a seized case"
-                    raise CaseError(f"{case} already holds {what}; use --force to replace it")
-                for p in contents:
-                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-    case.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(case, 0o700)
-    marker = case / ".seized-case.json"
-    marker.write_text(json.dumps(identity, sort_keys=True, indent=1))
-    os.chmod(marker, 0o600)
-    return run_key
+def _run_key(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _evidence_paths(req: ScanRequest, specs: list[ImageSpec]) -> list[str]:
+    """Every file the examiner named and every segment found: none may be touched."""
+    return sorted({*req.images, *(seg for spec in specs for seg in spec.segments)})
+
+
+def prepare_case(req: ScanRequest, identity: dict, specs: list[ImageSpec] = ()) -> str:
+    """Create or reopen the case directory; refuse one that holds a different case or the
+    evidence (seized.casedir has the rules). Returns the run key of the journal."""
+    evidence = _evidence_paths(req, list(specs))
+    plan = check_case_dir(req.case, identity, evidence, req.force)
+    open_case_dir(plan, identity, evidence)
+    return _run_key(identity)
 
 
 # ---------------------------------------------------------------- execution
@@ -560,22 +550,50 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
             for f in failures:
                 warn(f"{f.image}: {f.reason}")
             return ScanOutcome(2, failures)
-        run_key = prepare_case(req, identity)
-        journal = Journal(req.case, run_key)
+        # checked now, acted on only once planning found something to scan (_open_case)
+        evidence = _evidence_paths(req, specs)
+        case_plan = check_case_dir(req.case, identity, evidence, req.force)
         if cluster is None and (req.workers != 0 or req.scheduler):
             from seized.cluster import BackgroundCluster
 
             cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
-        return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn)
+        opened = _CaseOpener(case_plan, identity, evidence)
+        try:
+            return _scan_case(req, specs, opened, cluster, rule_set, started, failures, say, warn)
+        except Exception:
+            opened.undo_if_nothing_done()
+            raise
     finally:
         if cluster is not None:
             cluster.join()
 
 
-def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, cluster: "BackgroundCluster | None",
+class _CaseOpener:
+    """Creates the case directory and its journal when the scan is sure to run, and takes back
+    what it created when a run on a new directory failed before any unit was journalled."""
+
+    def __init__(self, plan: CaseDirPlan, identity: dict, evidence: list[str]) -> None:
+        self.plan, self.identity, self.evidence = plan, identity, evidence
+        self.created: list[Path] | None = None
+        self.journal: Journal | None = None
+
+    def open(self) -> Journal:
+        self.created = open_case_dir(self.plan, self.identity, self.evidence)
+        self.journal = Journal(self.plan.case, _run_key(self.identity))
+        return self.journal
+
+    def undo_if_nothing_done(self) -> None:
+        if self.created is None:
+            return
+        if self.journal is not None and any(self.journal.root.glob("*/stats.json")):
+            return  # finished units: kept for the next run to resume from
+        undo_new_case_dir(self.plan, self.created)
+
+
+def _scan_case(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener, cluster: "BackgroundCluster | None",
                rule_set, started: str, failures: list[Failure], say: Callable[[str], None],
                warn: Callable[[str], None]) -> ScanOutcome:
-    """Plan, run the units, assemble: the scan once the case directory and cluster exist."""
+    """Plan, open the case directory, run the units, assemble (the cluster is starting already)."""
     timings: dict[str, float] = {}
     try:
         clock = time.monotonic()
@@ -590,7 +608,8 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
         for f in failures:
             warn(f"{f.image}: {f.reason}")
         if not plans:
-            return ScanOutcome(2, failures)
+            return ScanOutcome(2, failures)  # nothing was written: the case directory is as it was
+        journal = opener.open()
         units = [u for p in plans for u in [p.hash_unit] + p.units]
         say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
         options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
