@@ -25,6 +25,7 @@ import pyarrow as pa
 from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
+from ingest.recovery import recover
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
 from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_cost, unit_order
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
@@ -100,6 +101,10 @@ def _utc_now() -> str:
 # ---------------------------------------------------------------- planning
 
 
+RAW_IMAGE = ("no partition table or file system recognised, and none found at 1 MiB or 63-sector alignments "
+             "(damaged, wiped or not a disk image): the whole image is scanned as raw bytes")
+
+
 def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
     reader = open_image(spec)
     try:
@@ -135,6 +140,21 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 fs_kinds[slot.id] = stack.fs_kind or "tsk"
                 if stack.status != "no file system":
                     walked.append(slot)
+                    continue
+                # Nothing recognised: search for file systems no table describes (ingest.recovery);
+                # whatever is found or not, every byte no walked file owns is scanned as unallocated.
+                found = recover(reader, slot)
+                records.extend(found.records)
+                problems.extend(found.problems)
+                for inner in found.walked:
+                    volume_rows.append(inner.row)
+                    nested_volumes.append(inner.volume)
+                    fs_kinds[inner.volume.id] = inner.fs_kind or "tsk"
+                if found.found:
+                    walked.append(slot)
+                elif slot.kind == "whole":
+                    row["status"] = "raw"
+                    problems.append(WalkProblem(None, None, None, "volumes", RAW_IMAGE))
                 continue
             row["fs_type"] = fs_type_name(fs)
             row["layers"] = f"{slot.id} > {row['fs_type']}"
@@ -142,8 +162,6 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             walked.append(slot)
             for item in walk_tsk(fs, slot):
                 (problems if isinstance(item, WalkProblem) else records).append(item)
-        if layout.volume_system == "none" and not walked:
-            raise ImageError("no partition table or file system recognised (not a disk image, or damaged)")
         layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes), layout.problems)
         tasks = []
         slots = {s.id: s for s in layout.slots}
@@ -197,7 +215,7 @@ def _unowned_regions(owned: list[tuple[int, int]], layout: VolumeLayout, size: i
         gaps.append((pos, size))
     # every image extent of every volume, innermost layer (LVM LV, RAID data area) first
     pieces = sorted(
-        ((-s.id.count(">"), ext.image_offset, ext.image_offset + ext.length, s.id)
+        ((-s.id.count(">") - (s.kind != "whole"), ext.image_offset, ext.image_offset + ext.length, s.id)
          for s in layout.slots if s.kind not in ("meta", "unallocated") for ext in s.extents if ext.length),
     )
     cuts = sorted({b for _, lo, hi, _ in pieces for b in (lo, hi)})
