@@ -34,8 +34,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
-        except KeyboardInterrupt:
-            _fail("interrupted; run the same command again to resume", 130)
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through seized.interrupt: 130 / 143
+            from seized.interrupt import from_keyboard_interrupt
+
+            stopped = exc if getattr(exc, "line", None) else from_keyboard_interrupt(exc, None, None)
+            _fail(stopped.line(), stopped.exit_code)
         except Exception as exc:  # the one-line promise holds for bugs too
             if os.environ.get("SEIZED_DEBUG") or ctx.params.get("debug"):
                 raise
@@ -235,6 +238,9 @@ def verify(case, no_images, debug) -> None:
 
 def main() -> None:
     os.umask(0o077)  # every folder and file of a case is the examiner's alone (workers inherit it)
+    from seized.interrupt import install_handlers
+
+    install_handlers()  # SIGINT and SIGTERM: one line, exit 130 / 143 (docs/safety.md)
     try:
         cli(prog_name="seized")
         code: int | str | None = 0

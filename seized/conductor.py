@@ -32,6 +32,7 @@ from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from reports import schema
 from seized import tables as tbl
 from seized.casedir import CaseDirError, CaseDirPlan, check_case_dir, open_case_dir, undo_new_case_dir
+from seized.interrupt import from_keyboard_interrupt
 from seized.journal import Journal
 from seized.scanning import OVERLAP
 from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
@@ -572,8 +573,10 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
         evidence = _evidence_paths(req, specs)
         case_plan = check_case_dir(req.case, identity, evidence, req.force)
         if cluster is None and (req.workers != 0 or req.scheduler):
-            from seized.cluster import BackgroundCluster
+            from seized.cluster import BackgroundCluster, start_fork_server
 
+            if not req.scheduler:
+                start_fork_server()  # from this (main) thread, so its workers ignore Ctrl-C (seized.interrupt)
             cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
         opened = _CaseOpener(case_plan, identity, evidence)
         try:
@@ -613,6 +616,22 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener, cl
                warn: Callable[[str], None]) -> ScanOutcome:
     """Plan, open the case directory, run the units, assemble (the cluster is starting already)."""
     timings: dict[str, float] = {}
+    planned: list[Unit] = []  # filled once planned: the interruption line counts them in the journal
+    try:
+        return _plan_run_assemble(req, specs, opener, cluster, rule_set, started, failures, say, warn, timings,
+                                  planned)
+    except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (seized.interrupt): the journal is kept for resuming
+        if not planned or opener.journal is None:
+            raise from_keyboard_interrupt(exc, None, None, "while planning, before any unit ran") from None
+        done = sum(1 for u in planned if opener.journal.done(u.id))
+        phase = "while writing the tables" if done == len(planned) else None
+        raise from_keyboard_interrupt(exc, done, len(planned), phase) from None
+
+
+def _plan_run_assemble(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener,
+                       cluster: "BackgroundCluster | None", rule_set, started: str, failures: list[Failure],
+                       say: Callable[[str], None], warn: Callable[[str], None], timings: dict[str, float],
+                       planned: list[Unit]) -> ScanOutcome:
     try:
         clock = time.monotonic()
         plans: list[EvidencePlan] = []
@@ -635,6 +654,7 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener, cl
         timings["plan_s"] = round(time.monotonic() - clock, 2)
         clock = time.monotonic()
         progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+        planned.extend(units)
         if req.while_units_run is not None and cluster is not None:
             threading.Thread(target=req.while_units_run, name="seized-meanwhile", daemon=True).start()
         try:
