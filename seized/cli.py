@@ -84,7 +84,7 @@ def cli() -> None:
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("-o", "--output", "case", required=True, type=click.Path(path_type=Path),
               help="Case directory to write (created 0700; resumed if it holds this same scan).")
-@click.option("--workers", type=int, default=None,
+@click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Local Dask worker processes (default: one per core; 0 = run in this process).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of a local one.")
@@ -211,10 +211,11 @@ def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:
 @click.option("--case-name", default=None, help="Case caption (default: from the scan or case.toml).")
 @click.option("--examiner", default=None, help="Examiner's name (default: from the scan or case.toml).")
 @click.option("--reveal-secrets", is_flag=True,
-              help="Show passwords in full: for the examiner's own working copy only; the report says so.")
+              help="Write the examiner's working copy, passwords in full and marked as such on every page and "
+                   "section, to CASE/report-working/; the filing copy in CASE/report/ is left as it is.")
 @click.option("--debug", is_flag=True, hidden=True)
 def report(case, case_name, examiner, reveal_secrets, debug) -> None:
-    """Write CASE/report/ from the tables and manifest.json alone."""
+    """Write CASE/report/ from the tables and manifest.json alone (CASE/report-working/ with --reveal-secrets)."""
     if not (case / "manifest.json").is_file():
         _fail(f"{case}: not a seized case directory (no manifest.json)")
     _render(case, case_name, examiner, reveal_secrets)
@@ -226,14 +227,16 @@ def report(case, case_name, examiner, reveal_secrets, debug) -> None:
 @click.option("--debug", is_flag=True, hidden=True)
 def verify(case, no_images, debug) -> None:
     """Re-hash tables, report files and evidence images against manifest.json (exit 0 only if all match)."""
-    from reports.verify import verify_case
+    from reports.verify import verified_line, verify_case
 
     problems = verify_case(case, check_images=not no_images)
     for line in problems:
         _warn(line)
     if problems:
+        if no_images:
+            _warn("the evidence images were NOT checked (--no-images)")
         sys.exit(1)
-    _say("verified: every table, report file and image matches manifest.json")
+    _say(verified_line(case, check_images=not no_images))
 
 
 def main() -> None:
