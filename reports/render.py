@@ -150,16 +150,15 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         summary["reveal_secrets"] = bool(reveal_secrets)
         charts = [p.chart for p in planned.result()]
         blocks = build_declaration(data, summary, redactor, charts, corr)
-        if reveal_secrets:
-            blocks = _mark_working_copy(blocks)
         title = f"Declaration of {data.examiner} - {data.case_name}"
         _write_text(report_dir / "summary.json",
                     json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        _write_text(report_dir / "declaration.md", to_markdown(blocks))
-        html = to_html(blocks, title)
+        shown = _mark_working_copy(blocks) if reveal_secrets else blocks  # the working copy: marked throughout
+        _write_text(report_dir / "declaration.md", to_markdown(shown))
+        html = to_html(shown, title)
         _write_text(report_dir / "declaration.html", _html_banner(html) if reveal_secrets else html)
         drawn.result()
-    write_docx(blocks, report_dir / "declaration.docx", report_dir, title, data.examiner,
+    write_docx(shown, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))
     if reveal_secrets:
         _docx_page_headers(report_dir / "declaration.docx")

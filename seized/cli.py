@@ -96,7 +96,9 @@ def cli() -> None:
 @click.option("--case-name", default=None, help="Case caption for the report.")
 @click.option("--examiner", default=None, help="Examiner's name for the report.")
 @click.option("--no-report", is_flag=True, help="Write the tables only; run `seized report` later.")
-@click.option("--force", is_flag=True, help="Replace a case directory that holds a different case.")
+@click.option("--force", is_flag=True,
+              help="Replace a case directory that holds a different seized case; removes only seized's own "
+                   "entries (manifest.json, tables/, report/, report-working/, .journal/), never other files.")
 @click.option("--debug", is_flag=True, hidden=True)
 def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_containers, no_unallocated,
          case_name, examiner, no_report, force, debug) -> None:
@@ -127,6 +129,15 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
       kept in CASE/.journal and only the rest is scanned.
 
     \b
+    SAFETY
+      The evidence is only read. The case directory may not be, contain, or lie inside
+      an image's folder (resolved paths, device and inode compared); a folder holding
+      anything but a seized case is refused even with --force. A refused scan writes
+      nothing. Damaged media: with no partition table or file system recognised, file
+      systems are searched at aligned offsets (status `recovered`), and every byte no
+      file owns is scanned as unallocated (status `raw` when nothing was found).
+
+    \b
     CLUSTERS
       --scheduler runs on an existing Dask cluster; every worker must see the images at
       the same path as this machine (checked before scanning).
@@ -134,7 +145,8 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
     \b
     EXIT STATUS
       0  every image scanned      1  some images failed (the others are written)
-      2  nothing scanned, bad arguments or rules    3  internal error
+      2  nothing scanned, bad arguments or rules, or a refused case directory
+      3  internal error           130 / 143  interrupted (SIGINT / SIGTERM); run again to resume
 
     \b
     EXAMPLES
