@@ -203,3 +203,32 @@ def test_search_skips_what_a_verified_file_system_covers() -> None:
     assert [c.start for c in found] == [MIB, 5 * MIB] and seen == [MIB, 5 * MIB]
     rejected = recovery.search(lambda o, n: bytes(disk[o:o + n]), len(disk), lambda c: None)
     assert rejected == []
+
+
+def test_wiped_gpt_over_lvm_xfs_and_luks(tmp_path: Path) -> None:
+    """LVM2 (an XFS and an ext4 logical volume) and LUKS2 partitions, the GPT and its backup zeroed:
+    the PV is found by its LABELONE label and its volumes walked, the LUKS header recognised."""
+    from tests.stackgen import gpt_disk, luks_container, lvm_pv, xfs_from_tree
+
+    tree = tmp_path / "tree"
+    imaging.add_file(tree, b"spam/list.txt", b"in.lvm@example.org\n" * 10)
+    xfs = xfs_from_tree(tree, tmp_path / "root.xfs", size_mib=16)
+    ext4 = imaging.ext4_from_tree(tree, tmp_path / "home.ext4", 8)
+    pv = tmp_path / "pv.img"
+    lvm_pv(pv, "vg0", [("root", xfs), ("home", ext4)])
+    luks = luks_container(tmp_path / "luks.img", payload=b"sealed")
+    image = tmp_path / "ev" / "disk.img"
+    image.parent.mkdir()
+    starts = gpt_disk(image, [("lvm", pv), ("luks", luks)])
+    size = image.stat().st_size
+    _zero(image, 0, MIB)
+    _zero(image, size - MIB, MIB)
+    case = _scan(image, tmp_path / "case")
+    volumes = _rows(case, "volumes")
+    recovered = {v["start"]: v for v in volumes if v["status"] == "recovered"}
+    assert sorted(recovered) == sorted(starts), volumes
+    assert "lvm:vg0" in recovered[starts[0]]["layers"] and "luks" in recovered[starts[1]]["layers"], recovered
+    walked = {v["fs_type"] for v in volumes if " > lvm:vg0/" in v["volume"] and v["status"] == "walked"}
+    assert walked == {"xfs", "ext4"}, volumes
+    offsets = {off for a, off in _found_at_offsets(case, image) if a == "in.lvm@example.org"}
+    assert len(offsets) >= 20  # ten in each logical volume's file
