@@ -569,7 +569,7 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
             for f in failures:
                 warn(f"{f.image}: {f.reason}")
             return ScanOutcome(2, failures)
-        # checked now, acted on only once planning found something to scan (_open_case)
+        # checked now, acted on only once planning found something to scan (_CaseOpener)
         evidence = _evidence_paths(req, specs)
         case_plan = check_case_dir(req.case, identity, evidence, req.force)
         if cluster is None and (req.workers != 0 or req.scheduler):
