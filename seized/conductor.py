@@ -32,6 +32,7 @@ from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from reports import schema
 from seized import tables as tbl
 from seized.casedir import CaseDirError, CaseDirPlan, check_case_dir, open_case_dir, undo_new_case_dir
+from seized import interrupt
 from seized.interrupt import from_keyboard_interrupt
 from seized.journal import Journal
 from seized.scanning import OVERLAP
@@ -328,7 +329,9 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
         return "none run (all journalled)"
     if cluster is None:
         for unit in todo:
-            journal.save(run_unit(unit, options))
+            result = run_unit(unit, options)
+            interrupt.raise_if_pending()  # a signal inside a TSK read becomes a read error: not journalled
+            journal.save(result)
             progress.advance(unit.nbytes)
         return "in process"
     from distributed import as_completed
@@ -620,9 +623,15 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener, cl
     try:
         return _plan_run_assemble(req, specs, opener, cluster, rule_set, started, failures, say, warn, timings,
                                   planned)
-    except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (seized.interrupt): the journal is kept for resuming
+    except (KeyboardInterrupt, Exception) as exc:  # SIGINT or SIGTERM (seized.interrupt): the journal is kept
+        if not isinstance(exc, KeyboardInterrupt):
+            if interrupt.pending() is None:
+                raise
+            exc = interrupt.Interrupted(interrupt.pending())  # arrived inside a TSK read, came out as an error
         if not planned or opener.journal is None:
             raise from_keyboard_interrupt(exc, None, None, "while planning, before any unit ran") from None
+        if cluster is not None:
+            cluster.join()  # the workers stop first, so the count below is what the journal keeps
         done = sum(1 for u in planned if opener.journal.done(u.id))
         phase = "while writing the tables" if done == len(planned) else None
         raise from_keyboard_interrupt(exc, done, len(planned), phase) from None
@@ -644,6 +653,7 @@ def _plan_run_assemble(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOp
                 failures.append(Failure(spec.path, f"cannot read: {one_line(exc)}"))
         for f in failures:
             warn(f"{f.image}: {f.reason}")
+        interrupt.raise_if_pending()  # a plan walked while a signal arrived may hold invented problems
         if not plans:
             return ScanOutcome(2, failures)  # nothing was written: the case directory is as it was
         journal = opener.open()

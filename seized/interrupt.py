@@ -44,17 +44,29 @@ def from_keyboard_interrupt(exc: KeyboardInterrupt, done: int | None, total: int
     return Interrupted(signum, done, total, phase)
 
 
-_seen = False
+_pending: int | None = None
+
+
+def pending() -> int | None:
+    """The signal received, if any. A signal that arrives while TSK is calling back into Python
+    (an image read) is turned by pytsk3 into a RuntimeError or OSError, which the walk may even
+    record as a problem: the conductor asks here before it trusts a plan or journals a unit."""
+    return _pending
+
+
+def raise_if_pending() -> None:
+    if _pending is not None:
+        raise Interrupted(_pending)
 
 
 def _on_signal(signum: int, frame) -> None:
     """First signal: raise in the main thread so the conductor stops in order. A second one
     while it stops: leave at once (the journal is consistent whenever a process dies)."""
-    global _seen
-    if _seen:
+    global _pending
+    if _pending is not None:
         os.write(2, b"seized: error: interrupted again; stopping now; run the same command again to resume\n")
         os._exit(128 + signum)
-    _seen = True
+    _pending = signum
     raise Interrupted(signum)
 
 

@@ -33,8 +33,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return imaging.ext4_from_tree(tree, root / "evidence" / "disk.ext4", 6 * 16 + 24)
 
 
-def _args(image: Path, case: Path) -> list[str]:
-    return seized_argv("scan", image, "-o", case, "--workers", "2", "--no-report", "--no-default-rules")
+def _args(image: Path, case: Path, workers: str = "2") -> list[str]:
+    return seized_argv("scan", image, "-o", case, "--workers", workers, "--no-report", "--no-default-rules")
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,9 @@ def _finished(case: Path) -> int:
     return sum(1 for p in case.glob(".journal/*/*/stats.json") if not p.parent.name.startswith(".tmp-"))
 
 
-def _interrupt(image: Path, case: Path, sig: int, to_group: bool) -> tuple[subprocess.CompletedProcess, int]:
-    proc = subprocess.Popen(_args(image, case), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def _interrupt(image: Path, case: Path, sig: int, to_group: bool,
+               workers: str) -> tuple[subprocess.CompletedProcess, int]:
+    proc = subprocess.Popen(_args(image, case, workers), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=REPO, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -65,13 +66,13 @@ def _interrupt(image: Path, case: Path, sig: int, to_group: bool) -> tuple[subpr
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), _finished(case)
 
 
-@pytest.mark.parametrize("sig,to_group,code", [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143),
-                                               (signal.SIGTERM, True, 143)],
-                         ids=["ctrl-c", "sigterm", "sigterm-group"])
+@pytest.mark.parametrize("sig,to_group,code,workers", [(signal.SIGINT, True, 130, "2"), (signal.SIGTERM, False, 143, "2"),
+                                                       (signal.SIGTERM, True, 143, "2"), (signal.SIGINT, True, 130, "0")],
+                         ids=["ctrl-c", "sigterm", "sigterm-group", "ctrl-c-in-process"])
 def test_signal_gives_one_line_and_resume_gives_the_same_tables(image: Path, clean, tmp_path: Path, sig: int,
-                                                                to_group: bool, code: int) -> None:
+                                                                to_group: bool, code: int, workers: str) -> None:
     case = tmp_path / "case"
-    stopped, journalled = _interrupt(image, case, sig, to_group)
+    stopped, journalled = _interrupt(image, case, sig, to_group, workers)
     assert stopped.returncode == code, stopped.stderr[-3000:]
     lines = [ln for ln in stopped.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, stopped.stderr[-3000:]
@@ -83,5 +84,5 @@ def test_signal_gives_one_line_and_resume_gives_the_same_tables(image: Path, cle
     again = subprocess.run(_args(image, case), capture_output=True, text=True, timeout=600, cwd=REPO,
                            stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert f"resuming: " in again.stdout
+    assert "resuming: " in again.stdout
     assert_same_case(snapshot(case), clean, f"resumed after signal {sig}")
