@@ -28,7 +28,7 @@ OWNED = ("manifest.json", "tables", "report", "report-working", ".journal", MARK
 # Entries an examiner may keep in a case directory; never removed, never a reason to refuse.
 KEPT = ("case.toml",)
 # Temporary names the case writers use while a file is being replaced (seized.manifest, reports.render).
-_OWNED_TEMPS = (".manifest.json.tmp",)
+_OWNED_TEMPS = (".manifest.json.tmp", MARKER + ".tmp")
 WALK_LIMIT = 200_000  # entries looked at when searching an existing directory for evidence
 
 
