@@ -28,8 +28,8 @@ $(BIN)/seized: pyproject.toml $(wildcard */__init__.py)
 
 demo: setup
 	rm -rf $(DEMO_DIR)
-	$(BIN)/python -m bench.demo_image $(DEMO_DIR)/demo.img
-	$(BIN)/seized scan $(DEMO_DIR)/demo.img -o $(DEMO_DIR)/case --case-name "Demo v. John Doe" --examiner "Demo Examiner" \
+	$(BIN)/python -m bench.demo_image $(DEMO_DIR)/evidence/demo.img
+	$(BIN)/seized scan $(DEMO_DIR)/evidence/demo.img -o $(DEMO_DIR)/case --case-name "Demo v. John Doe" --examiner "Demo Examiner" \
 	  --notable-hashes rules/hashsets/rustock_deck.md5 --notable-hashes rules/hashsets/demo_planted.md5
 	@echo "report: $(DEMO_DIR)/case/report/declaration.html"
 

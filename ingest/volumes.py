@@ -30,7 +30,11 @@ class VolumeSpec:
     length: int
     description: str
     allocated: bool  # False for unallocated/meta slots of the partition table
-    kind: str = "partition"  # "partition", "whole", "lvm", "raid1", "meta", "unallocated"
+    kind: str = "partition"  # "partition", "whole", "lvm", "raid1", "meta", "unallocated", "recovered"
+    # (volume offset, bytes) shown in place of the image's bytes when the volume is read through
+    # TSK: a backup ext superblock standing in for a damaged primary (ingest.recovery). The
+    # image itself is never changed, and unallocated scanning reads the image's own bytes.
+    patches: tuple[tuple[int, bytes], ...] = ()
 
     @property
     def start(self) -> int:
@@ -61,7 +65,20 @@ def whole_image_volume(size: int) -> VolumeSpec:
 def read_volume(reader: ImageReader, volume: VolumeSpec, offset: int, length: int) -> bytes:
     """Bytes of a volume, gathered from its image extents (short at the image's end)."""
     pieces = [reader.read(img_off, n) for img_off, n in volume.image_ranges(offset, length)]
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    if volume.patches:
+        data = _patched(data, offset, volume.patches)
+    return data
+
+
+def _patched(data: bytes, offset: int, patches: tuple[tuple[int, bytes], ...]) -> bytes:
+    out = None
+    for at, blob in patches:
+        lo, hi = max(offset, at), min(offset + len(data), at + len(blob))
+        if lo < hi:
+            out = out if out is not None else bytearray(data)
+            out[lo - offset:hi - offset] = blob[lo - at:hi - at]
+    return data if out is None else bytes(out)
 
 
 class VolumeImage(pytsk3.Img_Info):
@@ -161,4 +178,4 @@ def nested(volume: VolumeSpec, layer: str, extents: tuple[Extent, ...], length: 
         for img_off, n in volume.image_ranges(pos, ext.length):
             mapped.append(Extent(vol_pos, img_off, n))
             vol_pos += n
-    return replace(volume, id=f"{volume.id} > {layer}", extents=tuple(mapped), length=length, kind=kind)
+    return replace(volume, id=f"{volume.id} > {layer}", extents=tuple(mapped), length=length, kind=kind, patches=())

@@ -27,6 +27,9 @@ from seized.manifest import file_sha256, write_json_atomic
 from seized.tables import write_table
 
 REPORT_DIR = "report"
+# `--reveal-secrets` writes here, never to REPORT_DIR: the filing copy stays as it was.
+WORKING_DIR = "report-working"
+WORKING_MARK = "EXAMINER'S WORKING COPY - CONTAINS SECRETS IN CLEAR TEXT - NOT FOR FILING OR DISCLOSURE"
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -67,19 +70,69 @@ def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool) ->
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(report_dir).parts):
             files[str(path.relative_to(case_root))] = file_sha256(path)
     manifest.setdefault("tables", {})["correlations"] = corr_info
-    manifest["report"] = {"files": files, "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                          "reveal_secrets": bool(reveal)}
+    # the working copy is listed apart, so the filing copy's entry (and `seized verify` of it) stays
+    manifest["working_copy" if reveal else "report"] = {
+        "files": files, "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reveal_secrets": bool(reveal)}
     write_json_atomic(manifest_path, manifest)
+
+
+def _mark_working_copy(blocks: list) -> list:
+    """The working copy says what it is at the head of every section, not only on its first page."""
+    from reports import doc
+
+    out = []
+    for block in blocks:
+        out.append(block)
+        if isinstance(block, doc.Heading):
+            out.append(doc.Warning(WORKING_MARK))
+    return out
+
+
+def _html_banner(html: str) -> str:
+    """A banner fixed to the top of the window and of every printed page."""
+    style = ("<style>.working-copy{position:fixed;top:0;left:0;right:0;background:#b00000;color:#fff;"
+             "font-weight:bold;text-align:center;padding:.2em;z-index:9}body{padding-top:2.2em}</style>")
+    banner = f'<div class="working-copy" role="alert">{WORKING_MARK}</div>'
+    return html.replace("</head>", style + "</head>", 1).replace("<body>", "<body>" + banner, 1)
+
+
+def _docx_page_headers(path: Path) -> None:
+    """WORKING_MARK in the header of every page of the DOCX (python-docx, zipped stably again)."""
+    import io
+
+    from docx import Document
+    from docx.shared import RGBColor
+
+    from reports.to_docx import _stable_zip
+
+    d = Document(str(path))
+    for section in d.sections:
+        para = section.header.paragraphs[0] if section.header.paragraphs else section.header.add_paragraph()
+        run = para.add_run(WORKING_MARK)
+        run.bold = True
+        run.font.color.rgb = RGBColor(0xB0, 0x00, 0x00)
+    buf = io.BytesIO()
+    d.save(buf)
+    tmp = path.with_name("." + path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(_stable_zip(buf.getvalue()))
+    os.replace(tmp, path)
 
 
 def render_report(case: Path, case_name: str | None = None, examiner: str | None = None,
                   reveal_secrets: bool = False) -> Path:
     case = Path(case)
     data = load_case(case, case_name, examiner)
-    report_dir = case / REPORT_DIR
+    report_dir = case / (WORKING_DIR if reveal_secrets else REPORT_DIR)
     report_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(report_dir, 0o700)
-    salt = load_salt(report_dir)
+    # the filing copy's salt when there is one (equal tags in both copies); never created there
+    from reports.redact import SALT_FILE
+
+    filing_salt = case / REPORT_DIR / SALT_FILE
+    salt = load_salt(filing_salt.parent if reveal_secrets and filing_salt.is_file() else report_dir)
     known = _known_secrets(data)
     redactor = Redactor(salt, reveal=reveal_secrets, known=known)
 
@@ -104,10 +157,14 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         title = f"Declaration of {data.examiner} - {data.case_name}"
         _write_text(report_dir / "summary.json",
                     json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        _write_text(report_dir / "declaration.md", to_markdown(blocks))
-        _write_text(report_dir / "declaration.html", to_html(blocks, title))
+        shown = _mark_working_copy(blocks) if reveal_secrets else blocks  # the working copy: marked throughout
+        _write_text(report_dir / "declaration.md", to_markdown(shown))
+        html = to_html(shown, title)
+        _write_text(report_dir / "declaration.html", _html_banner(html) if reveal_secrets else html)
         drawn.result()
-    write_docx(blocks, report_dir / "declaration.docx", report_dir, title, data.examiner,
+    write_docx(shown, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))
+    if reveal_secrets:
+        _docx_page_headers(report_dir / "declaration.docx")
     _record(case, report_dir, corr_info, reveal_secrets)
     return report_dir

@@ -81,7 +81,33 @@ def verify_case(case: Path, check_images: bool = True) -> list[str]:
             problems.append(line)
     for rel in sorted(_listed_files(case / "report", case) - set(report)):
         problems.append(f"report file {rel}: not listed in manifest.json")
+    working = (manifest.get("working_copy") or {}).get("files") or {}
+    for rel in sorted(working):
+        line = _check_file(case, rel, working[rel], "working-copy file")
+        if line:
+            problems.append(line)
+    for rel in sorted(_listed_files(case / "report-working", case) - set(working)):
+        problems.append(f"working-copy file {rel}: not listed in manifest.json")
     if check_images:
         for ev in manifest.get("evidence", []):
             problems.extend(_check_image(ev))
     return problems
+
+
+def verified_line(case: Path, check_images: bool) -> str:
+    """What a clean `seized verify` checked, and, with --no-images, what it did not."""
+    try:
+        manifest = json.loads((Path(case) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    tables = len(manifest.get("tables") or {})
+    reports = len((manifest.get("report") or {}).get("files") or {})
+    working = len((manifest.get("working_copy") or {}).get("files") or {})
+    images = len(manifest.get("evidence") or [])
+    checked = f"{tables} table(s) and {reports} report file(s)"
+    if working:
+        checked += f" and {working} working-copy file(s)"
+    if check_images:
+        return f"verified: {checked} and {images} evidence image(s) match manifest.json"
+    return (f"verified: {checked} match manifest.json; the {images} evidence image(s) were NOT checked "
+            "(--no-images): run `seized verify` without it to re-hash them")

@@ -34,8 +34,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
-        except KeyboardInterrupt:
-            _fail("interrupted; run the same command again to resume", 130)
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through seized.interrupt: 130 / 143
+            from seized.interrupt import from_keyboard_interrupt
+
+            stopped = exc if getattr(exc, "line", None) else from_keyboard_interrupt(exc, None, None)
+            _fail(stopped.line(), stopped.exit_code)
         except Exception as exc:  # the one-line promise holds for bugs too
             if os.environ.get("SEIZED_DEBUG") or ctx.params.get("debug"):
                 raise
@@ -83,7 +86,7 @@ def cli() -> None:
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("-o", "--output", "case", required=True, type=click.Path(path_type=Path),
               help="Case directory to write (created 0700; resumed if it holds this same scan).")
-@click.option("--workers", type=int, default=None,
+@click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Local Dask worker processes (default: one per core; 0 = run in this process).")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run on an existing Dask cluster (e.g. tcp://10.0.0.5:8786) instead of a local one.")
@@ -95,7 +98,9 @@ def cli() -> None:
 @click.option("--case-name", default=None, help="Case caption for the report.")
 @click.option("--examiner", default=None, help="Examiner's name for the report.")
 @click.option("--no-report", is_flag=True, help="Write the tables only; run `seized report` later.")
-@click.option("--force", is_flag=True, help="Replace a case directory that holds a different case.")
+@click.option("--force", is_flag=True,
+              help="Replace a case directory that holds a different seized case; removes only seized's own "
+                   "entries (manifest.json, tables/, report/, report-working/, .journal/), never other files.")
 @click.option("--known-hashes", "known_hashes", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Hash set of known files: NSRL RDS v3 (.db) or md5sum/sha1sum/sha256sum list (repeatable).")
 @click.option("--notable-hashes", "notable_hashes", multiple=True,
@@ -131,6 +136,15 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
       kept in CASE/.journal and only the rest is scanned.
 
     \b
+    SAFETY
+      The evidence is only read. The case directory may not be, contain, or lie inside
+      an image's folder (resolved paths, device and inode compared); a folder holding
+      anything but a seized case is refused even with --force. A refused scan writes
+      nothing. Damaged media: with no partition table or file system recognised, file
+      systems are searched at aligned offsets (status `recovered`), and every byte no
+      file owns is scanned as unallocated (status `raw` when nothing was found).
+
+    \b
     CLUSTERS
       --scheduler runs on an existing Dask cluster; every worker must see the images at
       the same path as this machine (checked before scanning).
@@ -145,7 +159,8 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
     \b
     EXIT STATUS
       0  every image scanned      1  some images failed (the others are written)
-      2  nothing scanned, bad arguments or rules    3  internal error
+      2  nothing scanned, bad arguments or rules, or a refused case directory
+      3  internal error           130 / 143  interrupted (SIGINT / SIGTERM); run again to resume
 
     \b
     EXAMPLES
@@ -234,10 +249,11 @@ def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:
 @click.option("--case-name", default=None, help="Case caption (default: from the scan or case.toml).")
 @click.option("--examiner", default=None, help="Examiner's name (default: from the scan or case.toml).")
 @click.option("--reveal-secrets", is_flag=True,
-              help="Show passwords in full: for the examiner's own working copy only; the report says so.")
+              help="Write the examiner's working copy, passwords in full and marked as such on every page and "
+                   "section, to CASE/report-working/; the filing copy in CASE/report/ is left as it is.")
 @click.option("--debug", is_flag=True, hidden=True)
 def report(case, case_name, examiner, reveal_secrets, debug) -> None:
-    """Write CASE/report/ from the tables and manifest.json alone."""
+    """Write CASE/report/ from the tables and manifest.json alone (CASE/report-working/ with --reveal-secrets)."""
     if not (case / "manifest.json").is_file():
         _fail(f"{case}: not a seized case directory (no manifest.json)")
     _render(case, case_name, examiner, reveal_secrets)
@@ -249,14 +265,16 @@ def report(case, case_name, examiner, reveal_secrets, debug) -> None:
 @click.option("--debug", is_flag=True, hidden=True)
 def verify(case, no_images, debug) -> None:
     """Re-hash tables, report files and evidence images against manifest.json (exit 0 only if all match)."""
-    from reports.verify import verify_case
+    from reports.verify import verified_line, verify_case
 
     problems = verify_case(case, check_images=not no_images)
     for line in problems:
         _warn(line)
     if problems:
+        if no_images:
+            _warn("the evidence images were NOT checked (--no-images)")
         sys.exit(1)
-    _say("verified: every table, report file and image matches manifest.json")
+    _say(verified_line(case, check_images=not no_images))
 
 
 @cli.command()
@@ -293,6 +311,9 @@ def show(finding_id, case, raw, debug) -> None:
 
 def main() -> None:
     os.umask(0o077)  # every folder and file of a case is the examiner's alone (workers inherit it)
+    from seized.interrupt import install_handlers
+
+    install_handlers()  # SIGINT and SIGTERM: one line, exit 130 / 143 (docs/safety.md)
     try:
         cli(prog_name="seized")
         code: int | str | None = 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ingest.images import ImageSpec
+from seized.interrupt import ignoring_sigint
 
 
 class ClusterError(Exception):
@@ -125,7 +126,10 @@ def start_fork_server() -> None:
     saved = {key: os.environ.get(key) for key in WORKER_ENV}
     os.environ.update(WORKER_ENV)  # only while the server is spawned, by the first caller
     try:
-        multiprocessing.forkserver.ensure_running()
+        # with SIGINT ignored, which the server and every worker forked from it keep: a terminal's
+        # Ctrl-C reaches only the conductor, which stops the workers in order (seized.interrupt)
+        with ignoring_sigint():
+            multiprocessing.forkserver.ensure_running()
         _fork_server_started = True
     finally:
         for key, value in saved.items():

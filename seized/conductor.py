@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -25,12 +24,16 @@ import pyarrow as pa
 from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
+from ingest.recovery import recover
 from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image, open_image
 from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_cost, unit_order
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from known.step import KnownFiles
 from reports import schema
 from seized import tables as tbl
+from seized.casedir import CaseDirError, CaseDirPlan, check_case_dir, open_case_dir, undo_new_case_dir
+from seized import interrupt
+from seized.interrupt import from_keyboard_interrupt
 from seized.journal import Journal
 from seized.manifest import utc_now
 from seized.scanning import OVERLAP
@@ -41,8 +44,8 @@ if TYPE_CHECKING:
     from seized.ruleset import RuleSet
 
 
-class CaseError(Exception):
-    """A problem with the case as a whole (not one image): the scan cannot start."""
+# A problem with the case as a whole (not one image): the scan cannot start (seized.casedir).
+CaseError = CaseDirError
 
 
 @dataclass
@@ -100,6 +103,10 @@ class ScanOutcome:
 # ---------------------------------------------------------------- planning
 
 
+RAW_IMAGE = ("no partition table or file system recognised, and none found at 1 MiB or 63-sector alignments "
+             "(damaged, wiped or not a disk image): the whole image is scanned as raw bytes")
+
+
 def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
     reader = open_image(spec)
     try:
@@ -135,6 +142,21 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 fs_kinds[slot.id] = stack.fs_kind or "tsk"
                 if stack.status != "no file system":
                     walked.append(slot)
+                    continue
+                # Nothing recognised: search for file systems no table describes (ingest.recovery);
+                # whatever is found or not, every byte no walked file owns is scanned as unallocated.
+                found = recover(reader, slot)
+                records.extend(found.records)
+                problems.extend(found.problems)
+                for inner in found.walked:
+                    volume_rows.append(inner.row)
+                    nested_volumes.append(inner.volume)
+                    fs_kinds[inner.volume.id] = inner.fs_kind or "tsk"
+                if found.found:
+                    walked.append(slot)
+                elif slot.kind == "whole":
+                    row["status"] = "raw"
+                    problems.append(WalkProblem(None, None, None, "volumes", RAW_IMAGE))
                 continue
             row["fs_type"] = fs_type_name(fs)
             row["layers"] = f"{slot.id} > {row['fs_type']}"
@@ -142,8 +164,6 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             walked.append(slot)
             for item in walk_tsk(fs, slot):
                 (problems if isinstance(item, WalkProblem) else records).append(item)
-        if layout.volume_system == "none" and not walked:
-            raise ImageError("no partition table or file system recognised (not a disk image, or damaged)")
         layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes), layout.problems)
         tasks = []
         slots = {s.id: s for s in layout.slots}
@@ -197,7 +217,7 @@ def _unowned_regions(owned: list[tuple[int, int]], layout: VolumeLayout, size: i
         gaps.append((pos, size))
     # every image extent of every volume, innermost layer (LVM LV, RAID data area) first
     pieces = sorted(
-        ((-s.id.count(">"), ext.image_offset, ext.image_offset + ext.length, s.id)
+        ((-s.id.count(">") - (s.kind != "whole"), ext.image_offset, ext.image_offset + ext.length, s.id)
          for s in layout.slots if s.kind not in ("meta", "unallocated") for ext in s.extents if ext.length),
     )
     cuts = sorted({b for _, lo, hi, _ in pieces for b in (lo, hi)})
@@ -232,32 +252,22 @@ def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
     }
 
 
-def prepare_case(req: ScanRequest, identity: dict) -> str:
-    """Create or reopen the case directory; refuse one that holds a different case."""
-    case = req.case
-    run_key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    evidence_dirs = {Path(p).absolute().parent for p in req.images}
-    if case.absolute() in evidence_dirs:
-        raise CaseError("the case directory must not be the folder that holds the evidence")
-    if case.exists():
-        if not case.is_dir():
-            raise CaseError(f"{case} exists and is not a directory")
-        marker = case / ".seized-case.json"
-        contents = [p for p in case.iterdir() if p.name not in ("case.toml",)]
-        if contents:
-            previous = json.loads(marker.read_text()) if marker.is_file() else None
-            if previous != identity:
-                if not req.force:
-                    what = "a different case" if previous else "files that are not a seized case"
-                    raise CaseError(f"{case} already holds {what}; use --force to replace it")
-                for p in contents:
-                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-    case.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(case, 0o700)
-    marker = case / ".seized-case.json"
-    marker.write_text(json.dumps(identity, sort_keys=True, indent=1))
-    os.chmod(marker, 0o600)
-    return run_key
+def _run_key(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _evidence_paths(req: ScanRequest, specs: list[ImageSpec]) -> list[str]:
+    """Every file the examiner named and every segment found: none may be touched."""
+    return sorted({*req.images, *(seg for spec in specs for seg in spec.segments)})
+
+
+def prepare_case(req: ScanRequest, identity: dict, specs: list[ImageSpec] = ()) -> str:
+    """Create or reopen the case directory; refuse one that holds a different case or the
+    evidence (seized.casedir has the rules). Returns the run key of the journal."""
+    evidence = _evidence_paths(req, list(specs))
+    plan = check_case_dir(req.case, identity, evidence, req.force)
+    open_case_dir(plan, identity, evidence)
+    return _run_key(identity)
 
 
 # ---------------------------------------------------------------- execution
@@ -321,7 +331,9 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
         return "none run (all journalled)"
     if cluster is None:
         for unit in todo:
-            journal.save(run_unit(unit, options))
+            result = run_unit(unit, options)
+            interrupt.raise_if_pending()  # a signal inside a TSK read becomes a read error: not journalled
+            journal.save(result)
             progress.advance(unit.nbytes)
         return "in process"
     from distributed import as_completed
@@ -566,24 +578,76 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
             for f in failures:
                 warn(f"{f.image}: {f.reason}")
             return ScanOutcome(2, failures)
+        # checked now, acted on only once planning found something to scan (_CaseOpener)
+        evidence = _evidence_paths(req, specs)
+        case_plan = check_case_dir(req.case, identity, evidence, req.force)
         known = KnownFiles(req.known_hashes, req.notable_hashes)  # the sets load while the units run
-        run_key = prepare_case(req, identity)
-        journal = Journal(req.case, run_key)
         if cluster is None and (req.workers != 0 or req.scheduler):
-            from seized.cluster import BackgroundCluster
+            from seized.cluster import BackgroundCluster, start_fork_server
 
+            if not req.scheduler:
+                start_fork_server()  # from this (main) thread, so its workers ignore Ctrl-C (seized.interrupt)
             cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
-        return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn, known)
+        opened = _CaseOpener(case_plan, identity, evidence)
+        try:
+            return _scan_case(req, specs, opened, cluster, rule_set, started, failures, say, warn, known)
+        except Exception:
+            opened.undo_if_nothing_done()
+            raise
     finally:
         if cluster is not None:
             cluster.join()
 
 
-def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, cluster: "BackgroundCluster | None",
+class _CaseOpener:
+    """Creates the case directory and its journal when the scan is sure to run, and takes back
+    what it created when a run on a new directory failed before any unit was journalled."""
+
+    def __init__(self, plan: CaseDirPlan, identity: dict, evidence: list[str]) -> None:
+        self.plan, self.identity, self.evidence = plan, identity, evidence
+        self.created: list[Path] | None = None
+        self.journal: Journal | None = None
+
+    def open(self) -> Journal:
+        self.created = open_case_dir(self.plan, self.identity, self.evidence)
+        self.journal = Journal(self.plan.case, _run_key(self.identity))
+        return self.journal
+
+    def undo_if_nothing_done(self) -> None:
+        if self.created is None:
+            return
+        if self.journal is not None and any(self.journal.root.glob("*/stats.json")):
+            return  # finished units: kept for the next run to resume from
+        undo_new_case_dir(self.plan, self.created)
+
+
+def _scan_case(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener, cluster: "BackgroundCluster | None",
                rule_set, started: str, failures: list[Failure], say: Callable[[str], None],
                warn: Callable[[str], None], known: KnownFiles | None = None) -> ScanOutcome:
-    """Plan, run the units, assemble: the scan once the case directory and cluster exist."""
+    """Plan, open the case directory, run the units, assemble (the cluster is starting already)."""
     timings: dict[str, float] = {}
+    planned: list[Unit] = []  # filled once planned: the interruption line counts them in the journal
+    try:
+        return _plan_run_assemble(req, specs, opener, cluster, rule_set, started, failures, say, warn, timings,
+                                  planned, known)
+    except (KeyboardInterrupt, Exception) as exc:  # SIGINT or SIGTERM (seized.interrupt): the journal is kept
+        if not isinstance(exc, KeyboardInterrupt):
+            if interrupt.pending() is None:
+                raise
+            exc = interrupt.Interrupted(interrupt.pending())  # arrived inside a TSK read, came out as an error
+        if not planned or opener.journal is None:
+            raise from_keyboard_interrupt(exc, None, None, "while planning, before any unit ran") from None
+        if cluster is not None:
+            cluster.join()  # the workers stop first, so the count below is what the journal keeps
+        done = sum(1 for u in planned if opener.journal.done(u.id))
+        phase = "while writing the tables" if done == len(planned) else None
+        raise from_keyboard_interrupt(exc, done, len(planned), phase) from None
+
+
+def _plan_run_assemble(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOpener,
+                       cluster: "BackgroundCluster | None", rule_set, started: str, failures: list[Failure],
+                       say: Callable[[str], None], warn: Callable[[str], None], timings: dict[str, float],
+                       planned: list[Unit], known: KnownFiles | None = None) -> ScanOutcome:
     try:
         clock = time.monotonic()
         plans: list[EvidencePlan] = []
@@ -596,8 +660,10 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
                 failures.append(Failure(spec.path, f"cannot read: {one_line(exc)}"))
         for f in failures:
             warn(f"{f.image}: {f.reason}")
+        interrupt.raise_if_pending()  # a plan walked while a signal arrived may hold invented problems
         if not plans:
-            return ScanOutcome(2, failures)
+            return ScanOutcome(2, failures)  # nothing was written: the case directory is as it was
+        journal = opener.open()
         units = [u for p in plans for u in [p.hash_unit] + p.units]
         say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
         options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
@@ -605,6 +671,7 @@ def _scan_case(req: ScanRequest, specs: list[ImageSpec], journal: Journal, clust
         timings["plan_s"] = round(time.monotonic() - clock, 2)
         clock = time.monotonic()
         progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+        planned.extend(units)
         if req.while_units_run is not None and cluster is not None:
             threading.Thread(target=req.while_units_run, name="seized-meanwhile", daemon=True).start()
         try:

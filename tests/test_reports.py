@@ -68,9 +68,9 @@ def _summary(case: Path) -> dict:
     return json.loads((case / "report" / "summary.json").read_text())
 
 
-def _texts(case: Path) -> dict[str, str]:
+def _texts(case: Path, folder: str = "report") -> dict[str, str]:
     """Every report file as text (DOCX: all its XML parts)."""
-    report = case / "report"
+    report = case / folder
     out = {name: (report / name).read_text(encoding="utf-8") for name in REPORT_FILES if name != "declaration.docx"}
     with zipfile.ZipFile(report / "declaration.docx") as z:
         out["declaration.docx"] = "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
@@ -170,8 +170,10 @@ def test_no_planted_password_in_any_report_format(case):
 def test_reveal_secrets_shows_them_with_a_warning_then_redacts_again(fresh):
     from reports.render import render_report
 
+    filing = _texts(fresh)
     render_report(fresh, case_name=None, examiner=None, reveal_secrets=True)
-    texts = _texts(fresh)
+    assert _texts(fresh) == filing, "the working copy touched the filing copy (issue 21)"
+    texts = _texts(fresh, "report-working")
     for name in ("declaration.md", "declaration.html", "declaration.docx"):
         assert PLANTED in texts[name], name
         assert "WORKING COPY" in texts[name], name
@@ -179,7 +181,7 @@ def test_reveal_secrets_shows_them_with_a_warning_then_redacts_again(fresh):
     # The warning is on the first page: before the first numbered paragraph.
     md = texts["declaration.md"]
     assert md.index("WORKING COPY") < md.index("1\\.")
-    assert json.loads((fresh / "manifest.json").read_text())["report"]["reveal_secrets"] is True
+    assert json.loads((fresh / "manifest.json").read_text())["working_copy"]["reveal_secrets"] is True
     corr = pq.read_table(fresh / "tables" / "correlations" / "part-0.parquet")
     assert PLANTED not in json.dumps(corr.to_pylist())  # the table never holds secrets
     render_report(fresh, case_name=None, examiner=None, reveal_secrets=False)
@@ -301,7 +303,8 @@ def test_verify_passes_then_catches_changes(fresh, images, tmp_path):
 def test_verify_catches_a_changed_image(images, tmp_path):
     from reports.verify import verify_case
 
-    image = tmp_path / "copy.raw"
+    image = tmp_path / "ev" / "copy.raw"  # the case directory may not lie in an evidence folder
+    image.parent.mkdir()
     shutil.copyfile(images[1], image)
     case = tmp_path / "case"
     proc = run_seized("scan", image, "-o", case, "--workers", "0")
