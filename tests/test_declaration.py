@@ -36,8 +36,8 @@ def demo(tmp_path_factory) -> Path:
     from bench.demo_image import build
 
     work = tmp_path_factory.mktemp("declaration")
-    build(work / "demo.img")
-    proc = run_seized("scan", "demo.img", "-o", "case", "--case-name", CASE_NAME, "--examiner", "Demo Examiner",
+    build(work / "evidence" / "demo.img")  # the case may not lie in the evidence's own folder
+    proc = run_seized("scan", "evidence/demo.img", "-o", "case", "--case-name", CASE_NAME, "--examiner", "Demo Examiner",
                       "--workers", "2", cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work / "case"
