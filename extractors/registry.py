@@ -8,6 +8,7 @@ addresses, unique, distinct_domains, top_domains, density).
 from __future__ import annotations
 
 from extractors import credentials, emails, indicators, spam_templates, tor
+from extractors import identities, mail_log, package_log, web_access
 from extractors.base import Extractor
 
 EXTRACTORS: tuple[Extractor, ...] = (
@@ -16,4 +17,8 @@ EXTRACTORS: tuple[Extractor, ...] = (
     spam_templates.EXTRACTOR,
     tor.EXTRACTOR,
     indicators.EXTRACTOR,
+    identities.EXTRACTOR,
+    web_access.EXTRACTOR,
+    mail_log.EXTRACTOR,
+    package_log.EXTRACTOR,
 )

@@ -31,6 +31,7 @@ class FileTask:
     path: str
     name: str
     stream: str | None
+    mtime: int | None = None  # microseconds since the epoch (UTC): lets log extractors place year-less lines
 
 
 @dataclass(frozen=True, slots=True)

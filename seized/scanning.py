@@ -94,6 +94,7 @@ class ObjectContext:
     size: int | None
     image_offset: Callable[[int], int | None]
     filetype: str = "file"  # "file", "member", "unallocated"
+    mtime: int | None = None  # of the file (members: of the file holding them), microseconds UTC
 
 
 @dataclass(slots=True)
@@ -167,7 +168,8 @@ def scan_window(
     addresses: list[str],
 ) -> None:
     """Run each extractor over one window and keep the findings this window owns."""
-    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start)
+    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start,
+                    window.own_start - window.data_start, window.own_end - window.data_start, ctx.mtime)
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue

@@ -146,7 +146,7 @@ def _file_offset_map(task: FileTask) -> OffsetMap:
 def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, rows: Rows, stats: dict) -> dict:
     ref = task.ref
     ctx = ObjectContext(task.volume.id, ref.inode, task.stream, task.path, None, task.name, ref.size,
-                        _file_offset_map(task))
+                        _file_offset_map(task), mtime=task.mtime)
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     keep_for_containers: list[bytes] | None = [] if options.containers else None
     addresses: list[str] = []
@@ -258,7 +258,7 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
             continue
         member = f"{parent.member}!{item.name}" if parent.member else item.name
         ctx = ObjectContext(parent.volume, parent.inode, parent.stream, parent.path, member,
-                            item.name.rsplit("/", 1)[-1], len(item.data), NO_MAP, "member")
+                            item.name.rsplit("/", 1)[-1], len(item.data), NO_MAP, "member", parent.mtime)
         # A decompressed tar is nothing but its members (plus headers): scanning both would
         # count every finding twice. A tar file on disk is still scanned as bytes, for image offsets.
         if not (item.nested and containers.kind_of(item.data) == "tar"):
