@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from reports import doc
 from reports.case import CaseData
 from reports.charts import Chart
+from reports.operators_section import operators_section
 from reports.redact import Redactor
 from reports.summary import DISTINCT
 
@@ -425,6 +426,7 @@ def build_declaration(case: CaseData, summary: dict, redactor: Redactor, charts:
     b.files()
     b.findings()
     b.correlations()
+    operators_section(b)  # reports/operators_section.py: "Access and operators"
     b.limitations()
     b.charts_section()
     b.attestation()

@@ -19,6 +19,7 @@ from reports.correlate import correlations
 from reports.declaration import build_declaration
 from reports.redact import Redactor, load_salt
 from reports.summary import build_summary
+from reports.timeline import build_timeline
 from reports.to_docx import write_docx
 from reports.to_html import to_html
 from reports.to_md import to_markdown
@@ -58,7 +59,7 @@ def _known_secrets(case: CaseData) -> frozenset[str]:
     return frozenset(out)
 
 
-def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool) -> None:
+def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool, derived: dict | None = None) -> None:
     manifest_path = case_root / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     files = {}
@@ -66,6 +67,7 @@ def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool) ->
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(report_dir).parts):
             files[str(path.relative_to(case_root))] = file_sha256(path)
     manifest.setdefault("tables", {})["correlations"] = corr_info
+    manifest["tables"].update(derived or {})
     manifest["report"] = {"files": files, "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                           "reveal_secrets": bool(reveal)}
     write_json_atomic(manifest_path, manifest)
@@ -81,6 +83,9 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
     salt = load_salt(report_dir)
     known = _known_secrets(data)
     redactor = Redactor(salt, reveal=reveal_secrets, known=known)
+    timeline_path, timeline_rows = build_timeline(case)  # before the charts: one of them reads it
+    derived = {"timeline": {"path": str(timeline_path.relative_to(case)), "rows": timeline_rows,
+                            "sha256": file_sha256(timeline_path)}}
 
     # The charts are worked out and drawn on a second thread while the counts are made and
     # the declaration written: Agg drawing and Arrow's kernels both release the GIL for much
@@ -105,5 +110,5 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         drawn.result()
     write_docx(blocks, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))
-    _record(case, report_dir, corr_info, reveal_secrets)
+    _record(case, report_dir, corr_info, reveal_secrets, derived)
     return report_dir

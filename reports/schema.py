@@ -105,3 +105,10 @@ def finding_schema(cls: type, worker: bool = False) -> pa.Schema:
     prov = WORKER_PROVENANCE if worker else PROVENANCE
     names = {f.name for f in prov}
     return pa.schema(list(prov) + [f for f in finding_fields(cls) if f.name not in names])
+
+# Derived by the report from the other tables (reports.timeline), like `correlations`.
+TIMELINE = pa.schema([
+    ("time", pa.string()), ("time_inferred", pa.bool_()), ("evidence_id", pa.string()),
+    ("source_table", pa.string()), ("kind", pa.string()), ("description", pa.string()),
+    ("user", pa.string()), ("finding_id", pa.string()),
+])
