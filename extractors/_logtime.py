@@ -21,8 +21,8 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def from_epoch_us(us: int) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+def from_epoch(seconds: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
 
 
 def with_zone(year: int, month: int, day: int, hh: int, mm: int, ss: int, zone: bytes | None) -> str | None:
@@ -37,12 +37,13 @@ def with_zone(year: int, month: int, day: int, hh: int, mm: int, ss: int, zone: 
         return None
 
 
-def yearless(month: bytes, day: int, hh: int, mm: int, ss: int, mtime_us: int | None) -> str | None:
-    """A syslog time ("Mar 16 12:34:56") placed in the year of the file's mtime (see module doc)."""
+def yearless(month: bytes, day: int, hh: int, mm: int, ss: int, mtime: int | None) -> str | None:
+    """A syslog time ("Mar 16 12:34:56") placed in the year of the file's mtime (seconds since the
+    epoch, `Source.mtime`; see module doc)."""
     m = MONTHS.get(month.lower())
-    if m is None or mtime_us is None:
+    if m is None or mtime is None:
         return None
-    ref = from_epoch_us(mtime_us)
+    ref = from_epoch(mtime)
     for year in (ref.year, ref.year - 1):
         try:
             dt = datetime(year, m, day, hh, mm, ss, tzinfo=timezone.utc)

@@ -30,11 +30,11 @@ class Source:
     name: str | None  # last component (file or member name), e.g. "torrc.sample"; None if unknown
     object_size: int | None = None  # size of the whole object the window comes from
     window_offset: int = 0  # where data[0] sits in the object (for whole-object judgements)
+    mtime: int | None = None  # the file's modification time, seconds since the epoch (UTC); None if unknown
     # The part of `data` this window owns (findings starting there are kept): extractors that
     # aggregate lines into one row per window (web_access, mail_log) count only owned lines.
     own_start: int = 0
     own_end: int | None = None  # None: to the end of data
-    mtime: int | None = None  # the file's modification time, microseconds since the epoch (UTC), if known
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from extractors._text import LineCounter, View, views
+from extractors.accounts import account_file
 from extractors.base import Extractor, Finding, Source
 
 NAME = "credentials"
-VERSION = "1.0.0"
+VERSION = "1.0.1"
 MIN_RUN = 3
 LONG_RUN = 10
 
@@ -203,6 +204,8 @@ def _url_creds(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
 
 def extract(data: bytes, source: Source) -> Iterator[CredentialFinding]:
     """Credentials in `data` (and in its UTF-16 runs); see the module docstring."""
+    if account_file(source) is not None:  # /etc/passwd, shadow, group, gshadow: the `accounts` table
+        return
     lines = LineCounter(data)
     for view in views(data):
         csv_done = False

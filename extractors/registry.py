@@ -8,6 +8,7 @@ addresses, unique, distinct_domains, top_domains, density).
 from __future__ import annotations
 
 from extractors import credentials, emails, indicators, spam_templates, tor
+from extractors import accounts, logins, scheduled_tasks, shell_history, ssh_keys, utmp
 from extractors import identities, mail_log, package_log, web_access
 from extractors.base import Extractor
 
@@ -17,6 +18,14 @@ EXTRACTORS: tuple[Extractor, ...] = (
     spam_templates.EXTRACTOR,
     tor.EXTRACTOR,
     indicators.EXTRACTOR,
+    accounts.EXTRACTOR,
+    logins.EXTRACTOR,
+    utmp.UTMP,
+    utmp.LASTLOG_EXTRACTOR,
+    utmp.CARVER,
+    shell_history.EXTRACTOR,
+    ssh_keys.EXTRACTOR,
+    scheduled_tasks.EXTRACTOR,
     identities.EXTRACTOR,
     web_access.EXTRACTOR,
     mail_log.EXTRACTOR,

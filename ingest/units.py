@@ -31,7 +31,7 @@ class FileTask:
     path: str
     name: str
     stream: str | None
-    mtime: int | None = None  # microseconds since the epoch (UTC): lets log extractors place year-less lines
+    mtime: int | None = None  # seconds since the epoch (UTC): lets log parsers place lines that carry no year
 
 
 @dataclass(frozen=True, slots=True)

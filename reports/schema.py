@@ -106,6 +106,17 @@ def finding_schema(cls: type, worker: bool = False) -> pa.Schema:
     names = {f.name for f in prov}
     return pa.schema(list(prov) + [f for f in finding_fields(cls) if f.name not in names])
 
+
+# Operator-artefact tables (issue 18, part 1). Their columns come from the finding dataclasses
+# named here, like every finding table's; this list says which module fills which table.
+OPERATOR_TABLES = {
+    "accounts": "extractors.accounts.AccountFinding",
+    "logins": "extractors.logins.LoginFinding",  # also extractors.utmp (wtmp/btmp/utmp, lastlog, carved)
+    "shell_history": "extractors.shell_history.HistoryFinding",
+    "ssh_keys": "extractors.ssh_keys.SshKeyFinding",
+    "scheduled_tasks": "extractors.scheduled_tasks.ScheduledTaskFinding",
+}
+
 # Derived by the report from the other tables (reports.timeline), like `correlations`.
 TIMELINE = pa.schema([
     ("time", pa.string()), ("time_inferred", pa.bool_()), ("evidence_id", pa.string()),

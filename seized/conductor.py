@@ -151,7 +151,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             if rec.content is not None:
                 slot = slots[rec.volume]
                 tasks.append(FileTask(index, slot, fs_kinds.get(rec.volume, "tsk"), rec.content, rec.path, rec.name,
-                                      rec.stream, rec.mtime))
+                                      rec.stream, None if rec.mtime is None else rec.mtime // 1_000_000))
         units = plan_file_units(spec, tasks)
         owned = _owned_image_ranges(records, layout, size)
         owned_bytes = sum(n for _, n in owned)

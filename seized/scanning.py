@@ -94,7 +94,7 @@ class ObjectContext:
     size: int | None
     image_offset: Callable[[int], int | None]
     filetype: str = "file"  # "file", "member", "unallocated"
-    mtime: int | None = None  # of the file (members: of the file holding them), microseconds UTC
+    mtime: int | None = None  # the file's (for members: the containing file's) mtime, seconds since the epoch
 
 
 @dataclass(slots=True)
@@ -168,8 +168,8 @@ def scan_window(
     addresses: list[str],
 ) -> None:
     """Run each extractor over one window and keep the findings this window owns."""
-    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start,
-                    window.own_start - window.data_start, window.own_end - window.data_start, ctx.mtime)
+    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime,
+                    window.own_start - window.data_start, window.own_end - window.data_start)
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue

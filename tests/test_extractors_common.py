@@ -20,8 +20,9 @@ SRC = Source("ev", "/dir/file.txt", None, "file.txt", None)
 def test_registry_names_unique_and_complete():
     names = [e.name for e in EXTRACTORS]
     assert len(names) == len(set(names))
-    assert set(names) == {"emails", "credentials", "spam_templates", "tor", "indicators", "identities", "web_access",
-                          "mail_log", "package_log"}
+    assert set(names) == {"emails", "credentials", "spam_templates", "tor", "indicators", "accounts", "logins",
+                          "utmp", "lastlog", "utmp_carver", "shell_history", "ssh_keys", "scheduled_tasks",
+                          "identities", "web_access", "mail_log", "package_log"}
     assert [e.name for e in EXTRACTORS if e.whole_object] == ["spam_templates"]
 
 

@@ -50,8 +50,8 @@ def test_windows_count_each_hit_once():
     blocks = [data[i:i + 1000] for i in range(0, len(data), 1000)]
     found = []
     for w in windows(blocks, overlap=300):
-        source = Source("ev", SRC.path, None, SRC.name, len(data), w.data_start, w.own_start - w.data_start,
-                        w.own_end - w.data_start)
+        source = Source("ev", SRC.path, None, SRC.name, len(data), w.data_start,
+                        own_start=w.own_start - w.data_start, own_end=w.own_end - w.data_start)
         for f in extract(w.data, source):
             assert w.own_start <= w.data_start + f.offset < w.own_end  # the pipeline would keep it
             found.append(f)

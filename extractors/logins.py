@@ -1,0 +1,254 @@
+"""Logins from the authentication log: `/var/log/auth.log*` (Debian) and `secure*` (Red Hat).
+
+One finding per login event or attempt: sshd `Accepted`/`Failed` (method, user, source IP
+and port, key type and fingerprint as sshd logs them), `Invalid user`, PAM session
+open/close and authentication failures, sudo (who ran what as whom), su, login failures.
+Rotated copies (`auth.log.1`, `secure-20261201`) and gzip'd ones (`auth.log.2.gz`, read
+through its member `auth.log.2`) are the same artefact.
+
+Times: the traditional syslog stamp (`Dec  5 10:11:12`) has neither year nor zone. The year
+is inferred from the file's mtime (a line whose date would fall more than a day after the
+mtime was written the year before: a log is written up to its last change), and the zone is
+assumed to be UTC; such rows have `time_inferred` true. RFC 3339 stamps (rsyslog's high
+precision format, `2026-12-05T10:11:12.123456+01:00`) carry both and are converted exactly.
+Without an mtime (unallocated space) the year is unknown: time is None and time_inferred true.
+
+Applicability is by name (`auth.log`, `auth.log.N`, `auth.log-DATE`, `secure`, `secure.N`,
+`secure-DATE`); lines that are not syslog lines of a known program are skipped.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime
+import posixpath
+import re
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from extractors._unix import is_compressed, lines, object_path, text
+from extractors.base import Extractor, Finding, Source
+
+NAME = "logins"
+VERSION = "1.0.0"
+RAW_MAX = 200
+
+_LOG_NAME = re.compile(r"(auth\.log|secure)(?:[.-][A-Za-z0-9_.-]*)?")
+_MONTHS = {m.encode(): i for i, m in enumerate(calendar.month_abbr) if m}
+_SYSLOG = re.compile(
+    rb"(?:(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>[ 0-3]?\d) (?P<hms>\d\d:\d\d:\d\d)"
+    rb"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)))"
+    rb" (?P<host>\S+) (?P<prog>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)")
+_SSHD_AUTH = re.compile(
+    r"(?P<what>Accepted|Failed) (?P<method>\S+) for (?P<invalid>invalid user )?(?P<user>.*?) from (?P<ip>\S+)"
+    r" port (?P<port>\d+)(?: ssh\d)?(?:: (?P<ktype>\S+) (?P<fp>(?:SHA256|MD5):\S+|[0-9a-f]{2}(?::[0-9a-f]{2}){15}))?")
+_SSHD_INVALID = re.compile(r"[Ii]nvalid user (?P<user>.*?) from (?P<ip>\S+)(?: port (?P<port>\d+))?\s*$")
+_PAM_SESSION = re.compile(
+    r"pam_unix\((?P<svc>[^:)]+):session\): session (?P<what>opened|closed) for user (?P<user>[^\s(]+)"
+    r"(?:\(uid=\d+\))?(?: by (?P<by>[^\s(]*)(?:\(uid=\d+\))?)?")
+_PAM_AUTHFAIL = re.compile(
+    r"pam_unix\((?P<svc>[^:)]+):auth\): authentication failure;.*?(?:rhost=(?P<rhost>\S*))?(?:\s+user=(?P<user>\S+))?\s*$")
+_SUDO = re.compile(
+    r"\s*(?P<user>\S+) : (?:(?P<why>.*?) ; )?TTY=(?P<tty>\S+) ; PWD=(?P<pwd>.*?) ; USER=(?P<target>\S+) ;"
+    r"(?:.*? ; )?(?:.*?)COMMAND=(?P<cmd>.*)$")
+_SU_TO = re.compile(r"\(to (?P<target>\S+)\) (?P<user>\S+) on (?P<tty>\S+)")
+_SU_RESULT = re.compile(r"(?P<what>Successful|FAILED) su for (?P<target>\S+) by (?P<user>\S+)")
+_SU_OLD = re.compile(r"(?P<what>[+-]) (?P<tty>\S+) (?P<user>[^\s:]+):(?P<target>\S+)$")
+_LOGIN_FAILED = re.compile(
+    r"FAILED LOGIN \(?\d+\)? (?:on '?(?P<tty>[^' ]+)'? )?(?:FROM '?(?P<host>[^' ]*)'? )?FOR '?(?P<user>[^',]*)'?")
+_IP = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFinding(Finding):
+    """One login event or attempt; `offset` is the first byte of its log line or utmp record."""
+
+    source: str  # auth.log, secure, wtmp, btmp, utmp, lastlog, carved-utmp
+    time: str | None  # YYYY-MM-DDTHH:MM:SSZ (UTC)
+    time_inferred: bool  # the year and/or the zone had to be assumed (see the module docstring)
+    user: str | None
+    result: str  # accepted, failed, invalid_user, session_open, session_close, auth_failure, sudo,
+    # sudo_failed, su, su_failed, login, logout, boot, shutdown, runlevel, ...
+    method: str | None  # publickey, password, keyboard-interactive/pam, or the PAM service (sshd, su, cron)
+    remote_ip: str | None
+    remote_port: int | None
+    key_type: str | None  # as sshd logs it: RSA, ED25519, ECDSA, ...
+    key_fingerprint: str | None  # SHA256:... as sshd logs it
+    terminal: str | None  # tty / utmp ut_line
+    raw: str | None  # the log line (at most 200 characters); None for binary records
+    service: str | None = None  # the logging program (sshd, sudo, su) or utmp record type
+    host: str | None = None  # the syslog host field
+    pid: int | None = None
+    remote_host: str | None = None  # utmp ut_host / lastlog ll_host / PAM rhost as written
+    target_user: str | None = None  # sudo USER=, su target
+    command: str | None = None  # sudo COMMAND=
+    uid: int | None = None  # lastlog: the record's index is the uid
+
+
+def log_source(source: Source) -> str | None:
+    """"auth.log" or "secure" when the object is an authentication log (rotated copies too)."""
+    name = posixpath.basename(object_path(source))
+    if is_compressed(name) or not _LOG_NAME.fullmatch(name):
+        return None
+    return "secure" if name.startswith("secure") else "auth.log"
+
+
+def _ip(value: str | None) -> str | None:
+    return value if value and _IP.fullmatch(value) else None
+
+
+class _Clock:
+    """Syslog stamps to UTC strings; the year from the file's mtime (see the module docstring)."""
+
+    def __init__(self, mtime: int | None) -> None:
+        self.mtime = mtime
+        self.year = None if mtime is None else time.gmtime(mtime).tm_year
+        self._dates: dict[tuple[int, bytes], str | None] = {}
+
+    def _date(self, m: int, day: bytes) -> str | None:
+        """The date of month `m`, day `day` in the mtime's year, or the year before when that
+        would lie more than a day after the mtime (a log is written up to its last change)."""
+        key = (m, day)
+        if key not in self._dates:
+            date = None
+            for year in (self.year, self.year - 1):
+                try:
+                    d = datetime.date(year, m, int(day))
+                except ValueError:  # Feb 29 in a non-leap year
+                    continue
+                if calendar.timegm(d.timetuple()) <= self.mtime + 86_400 or year != self.year:
+                    date = d.isoformat()
+                    break
+            self._dates[key] = date
+        return self._dates[key]
+
+    def traditional(self, mon: bytes, day: bytes, hms: bytes) -> str | None:
+        if self.year is None:
+            return None
+        date = self._date(_MONTHS[mon], day)
+        return None if date is None else f"{date}T{hms.decode()}Z"
+
+    @staticmethod
+    def rfc3339(stamp: bytes) -> str | None:
+        s = stamp.decode()
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        if "." in s:  # fromisoformat takes at most 6 fractional digits
+            head, frac = s.split(".", 1)
+            digits = re.match(r"\d+", frac).group(0)
+            s = head + frac[len(digits):]
+        try:
+            dt = datetime.datetime.fromisoformat(s)
+        except ValueError:
+            return None
+        return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sshd(msg: str) -> dict | None:
+    m = _SSHD_AUTH.match(msg)
+    if m:
+        result = "accepted" if m["what"] == "Accepted" else "failed"
+        return dict(result=result, user=m["user"], method=m["method"], remote_ip=_ip(m["ip"]),
+                    remote_host=m["ip"], remote_port=int(m["port"]), key_type=m["ktype"], key_fingerprint=m["fp"])
+    m = _SSHD_INVALID.match(msg)
+    if m:
+        return dict(result="invalid_user", user=m["user"], remote_ip=_ip(m["ip"]), remote_host=m["ip"],
+                    remote_port=int(m["port"]) if m["port"] else None)
+    return None
+
+
+def _pam(msg: str) -> dict | None:
+    if not msg.startswith("pam_unix("):
+        return None
+    m = _PAM_SESSION.match(msg)
+    if m:
+        return dict(result="session_open" if m["what"] == "opened" else "session_close", user=m["user"],
+                    method=m["svc"])
+    m = _PAM_AUTHFAIL.match(msg)
+    if m:
+        return dict(result="auth_failure", user=m["user"], method=m["svc"], remote_ip=_ip(m["rhost"]),
+                    remote_host=m["rhost"] or None)
+    return None
+
+
+def _sudo(msg: str) -> dict | None:
+    m = _SUDO.match(msg)
+    if not m:
+        return None
+    failed = bool(m["why"]) and ("incorrect password" in m["why"] or "NOT in sudoers" in m["why"]
+                                 or "NOT allowed" in m["why"] or "authentication failure" in m["why"])
+    return dict(result="sudo_failed" if failed else "sudo", user=m["user"], method="sudo", terminal=m["tty"],
+                target_user=m["target"], command=m["cmd"][:RAW_MAX])
+
+
+def _su(msg: str) -> dict | None:
+    m = _SU_TO.match(msg)
+    if m:
+        return dict(result="su", user=m["user"], method="su", terminal=m["tty"], target_user=m["target"])
+    m = _SU_RESULT.match(msg)
+    if m:
+        return dict(result="su" if m["what"] == "Successful" else "su_failed", user=m["user"], method="su",
+                    target_user=m["target"])
+    m = _SU_OLD.match(msg)
+    if m:
+        return dict(result="su" if m["what"] == "+" else "su_failed", user=m["user"], method="su",
+                    terminal=m["tty"], target_user=m["target"])
+    return None
+
+
+def _login(msg: str) -> dict | None:
+    m = _LOGIN_FAILED.search(msg)
+    if m:
+        return dict(result="failed", user=m["user"], method="login", terminal=m["tty"],
+                    remote_host=m["host"] or None, remote_ip=_ip(m["host"]))
+    return None
+
+
+_PROGRAMS = {"sshd": (_sshd, _pam), "sudo": (_sudo, _pam), "su": (_su, _pam), "login": (_login, _pam)}
+_OTHER = (_pam,)
+
+
+def _parse_message(prog: str, msg: str) -> dict | None:
+    for parse in _PROGRAMS.get(prog.rsplit("/", 1)[-1], _OTHER):
+        found = parse(msg)
+        if found is not None:
+            return found
+    return None
+
+
+def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
+    kind = log_source(source)
+    if kind is None or b"\x00" in data[:512]:
+        return
+    clock = _Clock(source.mtime)
+    skip_first = source.window_offset > 0  # a later window's first line is partial (owned by the window before)
+    for off, raw in lines(data):
+        if skip_first:
+            skip_first = False
+            continue
+        m = _SYSLOG.match(raw)
+        if m is None:
+            continue
+        event = _parse_message(m["prog"].decode("utf-8", "replace"), text(m["msg"]))
+        if event is None:
+            continue
+        if m["iso"] is not None:
+            when, inferred = clock.rfc3339(m["iso"]), False
+        else:
+            when, inferred = clock.traditional(m["mon"], m["day"], m["hms"]), True
+        yield LoginFinding(
+            off, kind, when, inferred, event.get("user") or None, event["result"], event.get("method"),
+            event.get("remote_ip"), event.get("remote_port"), event.get("key_type"), event.get("key_fingerprint"),
+            event.get("terminal"), text(raw[:RAW_MAX * 2])[:RAW_MAX], m["prog"].decode("utf-8", "replace"),
+            text(m["host"]), int(m["pid"]) if m["pid"] else None, event.get("remote_host"),
+            event.get("target_user"), event.get("command"), None)
+
+
+EXTRACTOR = Extractor(
+    name=NAME,
+    version=VERSION,
+    table="logins",
+    finding=LoginFinding,
+    extract=extract,
+    description="Logins, failures, sessions, sudo and su from auth.log* / secure* (rotated and gzip'd too)",
+)
