@@ -15,9 +15,9 @@ def _daily(case) -> list[tuple[str, str, bool, int]]:
     path = Path(case.root) / "tables" / "timeline" / "part-0.parquet"
     if not path.is_file():
         return []
-    import duckdb
+    from reports.timeline import connect
 
-    con = duckdb.connect(":memory:")
+    con = connect()
     try:
         lit = "'" + str(path).replace("'", "''") + "'"
         return con.execute(

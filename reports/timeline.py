@@ -34,7 +34,7 @@ import pyarrow as pa
 from reports.schema import TIMELINE
 
 BATCH_ROWS = 65_536
-MEMORY_LIMIT = os.environ.get("SEIZED_TIMELINE_MEMORY", "1GB")
+MEMORY_LIMIT = os.environ.get("SEIZED_TIMELINE_MEMORY", "512MB")  # DuckDB spills past it
 ORDER = "time, evidence_id, source_table, kind, description, finding_id, \"user\", time_inferred"
 ISO = "'%Y-%m-%dT%H:%M:%SZ'"
 
@@ -181,10 +181,19 @@ class Filters:
     user: str | None = None
 
 
-def _connect(case: Path):
+def connect():
+    """An in-memory DuckDB that never fetches an extension (no network, ever): parquet, icu
+    and json are built into the pinned wheel, and nothing else is used."""
     import duckdb
 
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    con.execute("SET enable_progress_bar = false")  # stdout is the examiner's, not DuckDB's
+    return con
+
+
+def _connect(case: Path):
+    con = connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET memory_limit = {_lit(MEMORY_LIMIT)}")
     con.execute("SET preserve_insertion_order = true")
