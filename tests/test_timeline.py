@@ -58,6 +58,9 @@ def test_complete(case):
     days = {(m["evidence_id"], m["path"], m["day"], m["mta"]) for m in mail if m["relay"] is None}
     assert len(got["mail_log"]) == len(days) == 3
     assert {r["time"][:10] for r in got["mail_log"]} == {"2011-03-16", "2011-03-17", "2011-03-18"}
+    runs = read_table(out, "cron_runs").to_pylist()
+    groups = {(r["evidence_id"], r["path"], r["day"], r["user"], r["command"]) for r in runs}
+    assert len(got["cron_runs"]) == len(groups) == 2 and sum(r["runs"] for r in runs) == 3
     keys = read_table(out, "ssh_keys").to_pylist()
     assert {r["finding_id"] for r in got.get("ssh_keys", [])} == {k["finding_id"] for k in keys
                                                                  if k["kind"] == "authorized_key"}
