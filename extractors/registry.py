@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from extractors import credentials, emails, indicators, spam_templates, tor
 from extractors import accounts, logins, scheduled_tasks, shell_history, ssh_keys, utmp
-from extractors import cron_log, identities, mail_log, package_log, web_access
+from extractors import cron_log, identities, mail_log, package_log, system_timezone, web_access
 from extractors.base import Extractor
 
 EXTRACTORS: tuple[Extractor, ...] = (
@@ -31,4 +31,5 @@ EXTRACTORS: tuple[Extractor, ...] = (
     mail_log.EXTRACTOR,
     package_log.EXTRACTOR,
     cron_log.EXTRACTOR,
+    system_timezone.EXTRACTOR,
 )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -100,12 +101,14 @@ def _iso(value) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def link_details(tables: dict[str, pa.Table | None], corr: pa.Table) -> list[dict]:
+def link_details(tables: dict[str, pa.Table | None], corr: pa.Table,
+                 timeline_times: Callable[[list[str]], dict[str, str]] | None = None) -> list[dict]:
     """For each operator link in `corr`: per evidence item, the first and last time and findings.
 
-    Time of a row: its own `time` column (logins) when it has one, else the modification time
-    of the file it was found in (`files.mtime`): when that key, wallet or crontab was last
-    written there. Returned sorted by (kind, value); each item: {kind, value, items: [{evidence_id,
+    Time of a row: its own `time` column (logins) when it has one, as the timeline placed it
+    (`timeline_times(finding_ids)`: zone-less log times converted with the server's zone),
+    else the modification time of the file it was found in (`files.mtime`): when that key,
+    wallet or crontab was last written there. Returned sorted by (kind, value); each item: {kind, value, items: [{evidence_id,
     first, last, rows, finding_ids: {table: [...]}, paths}]}.
     """
     links = [r for r in corr.to_pylist() if is_operator_kind(r["kind"])]
@@ -130,6 +133,8 @@ def link_details(tables: dict[str, pa.Table | None], corr: pa.Table) -> list[dic
             if row.get("path"):
                 paths.add((row["evidence_id"], row["path"]))
     mtime = _file_mtimes(tables, paths)
+    timed = [r["finding_id"] for rows in hits.values() for r in rows if r.get("time")]
+    placed = timeline_times(timed) if timeline_times and timed else {}
     out = []
     for r in links:
         items: dict[str, dict] = {}
@@ -143,7 +148,7 @@ def link_details(tables: dict[str, pa.Table | None], corr: pa.Table) -> list[dic
                 item = items.setdefault(ev, {"evidence_id": ev, "first": None, "last": None, "rows": 0,
                                              "finding_ids": defaultdict(list), "paths": set()})
                 item["rows"] += 1
-                t = row.get("time") or mtime.get((ev, row.get("path")))
+                t = placed.get(row["finding_id"]) or row.get("time") or mtime.get((ev, row.get("path")))
                 if t:
                     item["first"] = t if item["first"] is None else min(item["first"], t)
                     item["last"] = t if item["last"] is None else max(item["last"], t)

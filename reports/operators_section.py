@@ -58,7 +58,7 @@ def _links(b) -> None:
                "[correlations; query: correlations where kind in ('ssh_key', 'login_ip', 'identity:*', "
                "'ssh_key_comment', 'cron_command') | count].")
         return
-    details = link_details(b.case.tables, corr)
+    details = link_details(b.case.tables, corr, lambda ids: _timeline_times(b.case.root, ids))
     b.para(f"{_n(len(details))} operator links were found: values of these kinds present on more than one "
            f"evidence item [correlations; query: correlations where kind = 'KIND' | count]. The times below are, "
            f"for logins, the login's own time and, for other findings, the modification time of the file they were "
@@ -93,6 +93,18 @@ def _links(b) -> None:
     if len(details) > MAX_LINKS:
         caption += f" (first {MAX_LINKS} of {_n(len(details))}; all are in CASE/tables/correlations/part-0.parquet)"
     b.add(doc.Table(("Kind", "Value", "Exhibits", "First", "Last", "Findings"), tuple(rows), caption))
+
+
+def _timeline_times(root, finding_ids: list[str]) -> dict[str, str]:
+    """finding_id -> time as the timeline placed it (read with a filter, never the whole table)."""
+    import pyarrow.parquet as pq
+
+    path = root / "tables" / "timeline" / "part-0.parquet"
+    if not path.is_file() or not finding_ids:
+        return {}
+    t = pq.read_table(path, columns=["finding_id", "time", "source_table"],
+                      filters=[("finding_id", "in", sorted(set(finding_ids))), ("source_table", "=", "logins")])
+    return dict(zip(t.column("finding_id").to_pylist(), t.column("time").to_pylist()))
 
 
 def _mail(b, eid: str) -> None:

@@ -19,6 +19,9 @@ and columns exist in the case (an absent table adds no rows):
 * mail_log: one row per log file, MTA and day (windows added up), at its first line.
 * cron_runs: one row per log file, day, user and command (cron runs seen in syslog), at the first run.
 * web_access: clients and paths tagged admin/shell, at their first hit.
+Zone-less log times (rows marked time_inferred from logins, package_log, mail_log, cron_runs)
+are converted from the server's own zone (table `timezones`: /etc/timezone, sysconfig, TZif)
+to UTC when the case has it, and the description says so; otherwise they stay read as UTC.
 Sorted by time, then evidence_id, source_table, kind, description, finding_id, user.
 """
 from __future__ import annotations
@@ -36,6 +39,8 @@ from reports.schema import TIMELINE
 
 BATCH_ROWS = 65_536
 MEMORY_LIMIT = os.environ.get("SEIZED_TIMELINE_MEMORY", "512MB")  # DuckDB spills past it
+# Tables whose inferred times are zone-less local times (syslog, dpkg, exim without a zone)
+LOCAL_TIME_TABLES = ("logins", "package_log", "mail_log", "cron_runs")
 ORDER = "time, evidence_id, source_table, kind, description, finding_id, \"user\", time_inferred"
 ISO = "'%Y-%m-%dT%H:%M:%SZ'"
 
@@ -52,7 +57,7 @@ class _Sources:
         self.con, self.case = con, case
         self.columns: dict[str, set[str]] = {}
         for name in ("files", "accounts", "logins", "shell_history", "scheduled_tasks", "ssh_keys", "mail_log",
-                     "package_log", "web_access", "cron_runs"):
+                     "package_log", "web_access", "cron_runs", "timezones"):
             path = _table(case, name)
             if path:
                 cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()}
@@ -223,7 +228,30 @@ def timeline_sql(con, case: Path) -> str | None:
         return None
     cols = ", ".join(_ident(c.name) for c in TIMELINE)
     body = " UNION ALL ".join(f"SELECT * FROM ({sel})" for sel in selects)
-    return f"SELECT {cols} FROM (SELECT * FROM ({body}) AS u({cols})) WHERE time IS NOT NULL"
+    union = f"SELECT * FROM ({body}) AS u({cols})"
+    s = _Sources(con, case)
+    if not s.has("timezones", "evidence_id", "source", "zone"):
+        return f"SELECT {cols} FROM ({union}) WHERE time IS NOT NULL"
+    # Zone-less log times (time_inferred) are local times of the server: convert them with the
+    # zone it was set to (ICU's tz database, offline), when that zone is a name ICU knows.
+    local = f"u.time_inferred AND u.source_table IN ({', '.join(_lit(t) for t in LOCAL_TIME_TABLES)}) " \
+            f"AND tz.zone IS NOT NULL"
+    return f"""
+        WITH tz AS (
+            SELECT evidence_id, arg_min(zone, CASE source WHEN '/etc/timezone' THEN 1
+                                                          WHEN '/etc/sysconfig/clock' THEN 2 ELSE 3 END) AS zone
+            FROM {s.ref('timezones')}
+            WHERE zone IN (SELECT name FROM pg_timezone_names())
+            GROUP BY evidence_id)
+        SELECT CASE WHEN {local}
+                    THEN strftime(CAST(rtrim(u.time, 'Z') AS TIMESTAMP) AT TIME ZONE tz.zone, {ISO})
+                    ELSE u.time END AS time,
+               u.time_inferred, u.evidence_id, u.source_table, u.kind,
+               CASE WHEN {local} THEN u.description || ' [local time in ' || tz.zone || ']'
+                    ELSE u.description END AS description,
+               u."user", u.finding_id
+        FROM ({union}) u LEFT JOIN tz ON tz.evidence_id = u.evidence_id
+        WHERE u.time IS NOT NULL"""
 
 
 def build_timeline(case: Path) -> tuple[Path, int]:

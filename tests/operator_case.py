@@ -149,6 +149,7 @@ def build(workdir: Path) -> OperatorCase:
     b = {
         "/root/.ssh/authorized_keys": ((f'from="{SHARED_IP}" ' + pub + "\n").encode(), utc("2011-03-05T12:00:00")),
         "/var/log/secure": (_auth_log("srv2", fp).replace(b"Mar 16 03:14:15", b"Mar 18 22:01:02"), t_b),
+        "/etc/timezone": (b"Europe/Moscow\n", utc("2011-03-01T08:00:00")),  # zone-less logs here are MSK (UTC+3)
         "/root/wallet.txt": (f"send to {SHARED_BTC} / purse {SHARED_PURSE}\n".encode(), utc("2011-03-06T12:00:00")),
         "/var/log/exim4/mainlog": (
             b"2011-03-18 12:00:00 1pQxyz-0001Ab-Cd <= spam@cheap-meds.example H=localhost (srv2) [127.0.0.1] "

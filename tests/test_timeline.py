@@ -32,9 +32,19 @@ def test_sorted(case):
     assert all(r["time"] for r in rows)
 
 
+def _evidence_of(out, image) -> str:
+    return next(e["evidence_id"] for e in read_table(out, "evidence").to_pylist() if e["path"] == str(image))
+
+
+def _minus_3h(iso: str) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ") - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_complete(case):
     """Every time of every source row is on the timeline, found by its finding id (files by path)."""
-    _made, out = case
+    made, out = case
     tl = read_table(out, "timeline").to_pylist()
     got = {}
     for r in tl:
@@ -46,14 +56,17 @@ def test_complete(case):
             flags = "".join(x if f[c] == t else "." for x, c in zip("macb", ("mtime", "atime", "ctime", "crtime")))
             expected_files.add((f["evidence_id"] + ":" + f["path"], _iso(t), "file " + flags))
     assert {(r["finding_id"], r["time"], r["kind"]) for r in got["files"]} == expected_files
+    moscow = _evidence_of(out, made.drives[1].image)  # drive b: /etc/timezone Europe/Moscow (UTC+3 in 2011)
     for table in ("logins", "package_log", "shell_history"):
         t = read_table(out, table)
-        if "time" not in t.column_names:
-            continue
-        timed = t.filter(pc.is_valid(t.column("time")))
-        assert timed.num_rows, f"the planted {table} rows have times"
-        assert {(r["finding_id"], r["time"]) for r in got[table]} == \
-            set(zip(timed.column("finding_id").to_pylist(), timed.column("time").to_pylist()))
+        timed = [r for r in t.to_pylist() if r["time"]]
+        assert timed, f"the planted {table} rows have times"
+        expected = {(r["finding_id"], _minus_3h(r["time"]) if r["evidence_id"] == moscow and r.get("time_inferred")
+                     else r["time"]) for r in timed}
+        assert {(r["finding_id"], r["time"]) for r in got[table]} == expected
+        for r in got[table]:
+            assert ("[local time in Europe/Moscow]" in r["description"]) == (r["evidence_id"] == moscow
+                                                                             and r["time_inferred"])
     mail = read_table(out, "mail_log").to_pylist()
     days = {(m["evidence_id"], m["path"], m["day"], m["mta"]) for m in mail if m["relay"] is None}
     assert len(got["mail_log"]) == len(days) == 3
@@ -70,9 +83,8 @@ def test_complete(case):
 
 
 def _exhibit_of(out, image) -> str:
-    ev = read_table(out, "evidence").to_pylist()
-    ids = sorted(e["evidence_id"] for e in ev)
-    return f"E{ids.index(next(e['evidence_id'] for e in ev if e['path'] == str(image))) + 1}"
+    ids = sorted(read_table(out, "evidence").column("evidence_id").to_pylist())
+    return f"E{ids.index(_evidence_of(out, image)) + 1}"
 
 
 def test_cli_filters_and_csv(case, tmp_path):
