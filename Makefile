@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 SYSTEM_TOOLS := fls:sleuthkit ewfacquire:ewf-tools mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
   mkfs.fat:dosfstools mcopy:mtools mkntfs:ntfs-3g ntfscp:ntfs-3g sfdisk:fdisk mkfs.xfs:xfsprogs \
   yara:yara unshare:util-linux strace:strace ip:iproute2 \
-  cryptsetup:cryptsetup-bin chromium:chromium
+  cryptsetup:cryptsetup-bin chromium:chromium \
+  last:util-linux utmpdump:util-linux ssh-keygen:openssh-client openssl:openssl
 DEMO_DIR := demo
 
 .PHONY: setup system-packages demo test bench clean

@@ -33,13 +33,6 @@ def object_path(source: Source) -> str:
     return posixpath.join(posixpath.dirname(path) or "/", inner)
 
 
-def object_name(source: Source) -> str:
-    """The last path component of the object (member name for a container member)."""
-    if source.name:
-        return source.name
-    return posixpath.basename(object_path(source))
-
-
 def is_compressed(name: str) -> bool:
     return name.lower().endswith(COMPRESSED_SUFFIXES)
 
@@ -83,12 +76,6 @@ def lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             raw = raw[:-1]
         yield pos, raw
         pos += n + 1
-
-
-def first_line_owned(source: Source) -> bool:
-    """Whether data[0] starts a line: the object's first window, or a window the pipeline cut
-    mid-line (the first line of a later window is partial and belongs to the window before)."""
-    return source.window_offset == 0
 
 
 def text(raw: bytes) -> str:

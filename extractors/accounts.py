@@ -5,8 +5,8 @@ changed, is the first question about who ran a server. The password hash itself 
 only its algorithm (from the crypt `$id$` prefix) and whether the account is locked leave
 this module; no hash, salt or part of one is in any finding.
 
-Applicability: a file named passwd/shadow/group/gshadow (optionally with the `-` backup
-suffix) in a directory named `etc` (deleted copies and archive members included). Each line
+Applicability: a file named passwd/shadow/group/gshadow (optionally with a backup suffix:
+`-`, `.bak`, `.old`, `.orig`, `.save`, `~`) in a directory named `etc` (deleted copies and archive members included). Each line
 must have the file's exact field count and numeric ids where ids belong; other lines are
 skipped, so bytes that are not an account file yield nothing.
 """
@@ -24,6 +24,7 @@ from extractors.base import Extractor, Finding, Source
 NAME = "accounts"
 VERSION = "1.0.0"
 FILES = {"passwd": 7, "shadow": 9, "group": 4, "gshadow": 4}  # name -> field count
+BACKUP_SUFFIXES = ("-", ".bak", ".old", ".orig", ".save", "~", ".dpkg-old", ".dpkg-dist")
 _ID = re.compile(rb"\d{1,10}")
 _NAME = re.compile(rb"[A-Za-z0-9_.][A-Za-z0-9_.@$+-]{0,63}")
 # crypt(5) prefixes -> scheme names as libxcrypt's crypt(5) calls them.
@@ -61,7 +62,11 @@ def account_file(source: Source) -> str | None:
     name = posixpath.basename(path)
     if is_compressed(name):
         return None
-    base = name[:-1] if name.endswith("-") else name
+    base = name
+    for suffix in BACKUP_SUFFIXES:  # shadow- (written by the tools), shadow.bak (by hand) ...
+        if base.endswith(suffix) and base[:-len(suffix)] in FILES:
+            base = base[:-len(suffix)]
+            break
     if base not in FILES or posixpath.basename(posixpath.dirname(path)) != "etc":
         return None
     return base

@@ -204,12 +204,23 @@ def _login(msg: str) -> dict | None:
     return None
 
 
-_PROGRAMS = {"sshd": (_sshd, _pam), "sudo": (_sudo, _pam), "su": (_su, _pam), "login": (_login, _pam)}
+# OpenSSH 9.8+ logs authentication from its per-connection binaries (sshd-session, sshd-auth).
+_PROGRAMS = {"sshd": (_sshd, _pam), "sshd-session": (_sshd, _pam), "sshd-auth": (_sshd, _pam),
+             "sudo": (_sudo, _pam), "su": (_su, _pam), "login": (_login, _pam)}
 _OTHER = (_pam,)
 
 
+# What an event's message can start with, per program (bytes, checked before any decoding).
+_PAM_START = (b"pam_unix(",)
+_SSHD_START = (b"Accepted ", b"Failed ", b"Invalid user ", b"invalid user ", b"pam_unix(")
+_EVENT_STARTS = {b"sshd": _SSHD_START, b"sshd-session": _SSHD_START, b"sshd-auth": _SSHD_START,
+                 b"sudo": (b"",),  # `   user : TTY=...`: every sudo line is parsed
+                 b"su": (b"(to ", b"Successful su", b"FAILED su", b"+ ", b"- ", b"pam_unix("),
+                 b"login": (b"FAILED LOGIN", b"pam_unix(")}
+
+
 def _parse_message(prog: str, msg: str) -> dict | None:
-    for parse in _PROGRAMS.get(prog.rsplit("/", 1)[-1], _OTHER):
+    for parse in _PROGRAMS.get(prog, _OTHER):
         found = parse(msg)
         if found is not None:
             return found
@@ -229,7 +240,12 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
         m = _SYSLOG.match(raw)
         if m is None:
             continue
-        event = _parse_message(m["prog"].decode("utf-8", "replace"), text(m["msg"]))
+        prog = m["prog"]
+        msg = m["msg"]
+        base = prog.rsplit(b"/", 1)[-1]  # `/usr/sbin/sshd[1]:` on some systems
+        if not msg.startswith(_EVENT_STARTS.get(base, _PAM_START)):  # most lines of a busy log are no event
+            continue
+        event = _parse_message(base.decode("utf-8", "replace"), text(msg))
         if event is None:
             continue
         if m["iso"] is not None:
@@ -239,7 +255,7 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
         yield LoginFinding(
             off, kind, when, inferred, event.get("user") or None, event["result"], event.get("method"),
             event.get("remote_ip"), event.get("remote_port"), event.get("key_type"), event.get("key_fingerprint"),
-            event.get("terminal"), text(raw[:RAW_MAX * 2])[:RAW_MAX], m["prog"].decode("utf-8", "replace"),
+            event.get("terminal"), text(raw[:RAW_MAX * 2])[:RAW_MAX], prog.decode("utf-8", "replace"),
             text(m["host"]), int(m["pid"]) if m["pid"] else None, event.get("remote_host"),
             event.get("target_user"), event.get("command"), None)
 

@@ -9,8 +9,9 @@ login and the authorised key it used join on the fingerprint. Bits as ssh-keygen
 Private keys are recorded as existing and never copied: their type, whether they are
 encrypted (OpenSSH format: cipher name not `none`; PEM: `Proc-Type: 4,ENCRYPTED`; PKCS#8:
 `ENCRYPTED PRIVATE KEY`), and, for the OpenSSH format, which carries the public key in
-clear ahead of the private part, the public fingerprint. No byte of the private part, and
-nothing derived from it, enters a finding. OpenSSH-format keys are found in any file and in
+clear ahead of the private part, the public fingerprint; for unencrypted PEM and PKCS#8 RSA
+and EC keys, the fingerprint of the public fields they hold (RSA n and e, the EC point). No
+byte of the private part, and nothing derived from it, enters a finding. OpenSSH-format keys are found in any file and in
 unallocated space (the armour is unambiguous); PEM keys only in files whose name or place
 says SSH (`id_*`, `ssh_host_*`, `.ssh/`): elsewhere a PEM key is usually a TLS key.
 
@@ -41,8 +42,9 @@ _KEYTYPE = re.compile(
     r"(?:ssh-rsa|ssh-dss|ssh-ed25519|ecdsa-sha2-nistp(?:256|384|521)|sk-ecdsa-sha2-nistp256@openssh\.com"
     r"|sk-ssh-ed25519@openssh\.com|ssh-ed448|[a-z0-9.@-]+-cert-v01@openssh\.com|x509v3-[a-z0-9-]+)")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,3}")
-_ARMOUR = re.compile(
-    rb"-----BEGIN (OPENSSH|RSA|DSA|EC|ENCRYPTED|) ?PRIVATE KEY-----[\r\n]+([\s\S]{0,20000}?)-----END \1 ?PRIVATE KEY-----")
+_BEGIN = re.compile(rb"-----BEGIN (OPENSSH|RSA|DSA|EC|ENCRYPTED|) ?PRIVATE KEY-----[\r\n]+")
+_END = b"-----END "
+ARMOUR_MAX = 20000  # bytes between BEGIN and END: far more than any key
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
 _CURVE_BITS = {b"nistp256": 256, b"nistp384": 384, b"nistp521": 521}
 
@@ -141,9 +143,13 @@ def _key(keytype: str, b64: str) -> tuple[str, int | None, str] | None:
 
 def _split_options(line: str) -> tuple[str | None, str]:
     """(options, rest) of an authorized_keys line: options end at the first blank outside quotes."""
-    quoted = False
+    quoted = escaped = False
     for i, c in enumerate(line):
-        if c == '"':
+        if escaped:
+            escaped = False
+        elif c == "\\" and quoted:  # sshd takes \" inside a quoted value as a quote
+            escaped = True
+        elif c == '"':
             quoted = not quoted
         elif c in " \t" and not quoted:
             return line[:i], line[i:].lstrip()
@@ -229,6 +235,94 @@ def _openssh_private(body: bytes) -> tuple[bool | None, str | None, int | None, 
 
 
 _PEM_TYPES = {b"RSA": "RSA", b"DSA": "DSA", b"EC": "ECDSA", b"": None, b"ENCRYPTED": None}
+_RSA_OID = bytes.fromhex("2a864886f70d010101")
+_EC_OID = bytes.fromhex("2a8648ce3d0201")
+_CURVES = {bytes.fromhex("2a8648ce3d030107"): "nistp256", bytes.fromhex("2b81040022"): "nistp384",
+           bytes.fromhex("2b81040023"): "nistp521"}
+
+
+def _der(buf: bytes, pos: int) -> tuple[int, bytes, int] | None:
+    """(tag, content, position after) of the DER element at `pos`; None when it does not fit."""
+    if pos + 2 > len(buf):
+        return None
+    tag, n = buf[pos], buf[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > 4 or pos + k > len(buf):
+            return None
+        n = int.from_bytes(buf[pos:pos + k], "big")
+        pos += k
+    if pos + n > len(buf):
+        return None
+    return tag, buf[pos:pos + n], pos + n
+
+
+def _der_children(buf: bytes) -> list[tuple[int, bytes]]:
+    out, pos = [], 0
+    while pos < len(buf):
+        el = _der(buf, pos)
+        if el is None:
+            break
+        out.append(el[:2])
+        pos = el[2]
+    return out
+
+
+def _ssh_string(b: bytes) -> bytes:
+    return struct.pack(">I", len(b)) + b
+
+
+def _pem_public_blob(der: bytes, label: bytes) -> bytes | None:
+    """The SSH public key blob of an unencrypted PEM/PKCS#8 RSA or EC key, from its public
+    fields only (RSA n and e; the EC public point). None for anything else."""
+    top = _der(der, 0)
+    if top is None or top[0] != 0x30:
+        return None
+    fields = _der_children(top[1])
+    if label == b"" and len(fields) >= 3 and fields[1][0] == 0x30:  # PKCS#8: unwrap
+        alg = _der_children(fields[1][1])
+        if not alg or fields[2][0] != 0x04:
+            return None
+        if alg[0][1] == _RSA_OID:
+            return _pem_public_blob(fields[2][1], b"RSA")
+        if alg[0][1] == _EC_OID and len(alg) > 1:
+            inner = _der(fields[2][1], 0)
+            if inner is None or inner[0] != 0x30:
+                return None
+            return _ec_blob(_der_children(inner[1]), alg[1][1])
+        return None
+    if label == b"RSA" and len(fields) >= 3 and all(t == 0x02 for t, _ in fields[:3]):
+        n, e = fields[1][1], fields[2][1]
+        return _ssh_string(b"ssh-rsa") + _ssh_string(e) + _ssh_string(n)
+    if label == b"EC":
+        return _ec_blob(fields, None)
+    return None
+
+
+def _ec_blob(fields: list[tuple[int, bytes]], curve_oid: bytes | None) -> bytes | None:
+    point = None
+    for tag, content in fields:
+        if tag == 0xA0:  # [0] parameters: the curve
+            inner = _der(content, 0)
+            curve_oid = inner[1] if inner and inner[0] == 0x06 else curve_oid
+        elif tag == 0xA1:  # [1] the public key, a BIT STRING
+            inner = _der(content, 0)
+            if inner and inner[0] == 0x03 and inner[1][:1] == b"\x00":
+                point = inner[1][1:]
+    curve = _CURVES.get(curve_oid or b"")
+    if curve is None or point is None:
+        return None
+    name = b"ecdsa-sha2-" + curve.encode()
+    return _ssh_string(name) + _ssh_string(curve.encode()) + _ssh_string(point)
+
+
+def _pem_blob(body: bytes, label: bytes) -> bytes | None:
+    try:
+        der = base64.b64decode(b"".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _pem_public_blob(der, label)
 
 
 def _private_keys(data: bytes, source: Source, user: str | None) -> Iterator[SshKeyFinding]:
@@ -236,8 +330,20 @@ def _private_keys(data: bytes, source: Source, user: str | None) -> Iterator[Ssh
         return
     path = object_path(source)
     ssh_place = bool(path) and _ssh_place(path)
-    for m in _ARMOUR.finditer(data):
-        label, body = m.group(1), m.group(2)
+    next_end = -2  # position of the first END at or after the current BEGIN (found once, reused)
+    for m in _BEGIN.finditer(data):
+        start = m.end()
+        if next_end != -1 and next_end < start:
+            next_end = data.find(_END, start)
+        if next_end == -1 or next_end - start > ARMOUR_MAX:
+            continue
+        label = m.group(1)
+        trailer = (b"-----END " + label + b" PRIVATE KEY-----") if label else b"-----END PRIVATE KEY-----"
+        if not data.startswith(trailer, next_end):
+            continue
+        body = data[start:next_end]
+        if b"-----BEGIN" in body:
+            continue
         if label == b"OPENSSH":
             encrypted, key_type, bits, fp = _openssh_private(body)
             if encrypted is None:
@@ -247,6 +353,11 @@ def _private_keys(data: bytes, source: Source, user: str | None) -> Iterator[Ssh
                 continue
             encrypted = label == b"ENCRYPTED" or b"Proc-Type: 4,ENCRYPTED" in body[:200]
             key_type, bits, fp = _PEM_TYPES.get(label), None, None
+            if not encrypted:  # the public half is derivable from the public fields
+                blob = _pem_blob(body, label)
+                desc = describe(blob) if blob else None
+                if desc is not None:
+                    key_type, bits, fp = desc[0], desc[1], fingerprint(blob)
         line_no = data.count(b"\n", 0, m.start()) + 1
         yield SshKeyFinding(m.start(), "private_key", user, key_type, bits, fp, None, None, None, False,
                             encrypted, line_no)

@@ -52,13 +52,13 @@ class Key:
 
 
 def make_key(workdir: Path, name: str, key_type: str, comment: str, passphrase: str = "",
-             bits: int | None = None, pem: bool = False) -> Key:
+             bits: int | None = None, pem: bool | str = False) -> Key:
     path = workdir / name
     argv = ["ssh-keygen", "-q", "-t", key_type, "-N", passphrase, "-C", comment, "-f", str(path)]
     if bits:
         argv += ["-b", str(bits)]
-    if pem:
-        argv += ["-m", "PEM"]
+    if pem:  # True: PEM; or the -m format name ("PKCS8")
+        argv += ["-m", "PEM" if pem is True else pem]
     run(*argv)
     out = run("ssh-keygen", "-l", "-E", "sha256", "-f", str(path) + ".pub").decode().split()
     # "256 SHA256:... comment (ED25519)"
@@ -81,6 +81,10 @@ DELETED_WTMP_DUMP = """\
 [7] [04321] [ts/3] [cosma2k ] [pts/3       ] [198.51.100.23       ] [198.51.100.23  ] [2026-10-10T03:04:05,000000+00:00]
 [8] [04321] [ts/3] [        ] [pts/3       ] [                    ] [0.0.0.0        ] [2026-10-10T04:00:00,000000+00:00]
 [7] [04400] [ts/4] [root    ] [pts/4       ] [198.51.100.23       ] [198.51.100.23  ] [2026-10-11T05:06:07,000000+00:00]
+"""
+# A wtmp deleted with plain rm: readable through its inode, and its freed blocks carved too.
+RM_WTMP_DUMP = """\
+[7] [04500] [ts/5] [mallory ] [pts/5       ] [192.0.2.99          ] [192.0.2.99     ] [2026-09-09T09:09:09,000000+00:00]
 """
 BTMP_DUMP = """\
 [6] [05000] [    ] [admin   ] [ssh:notty   ] [198.51.100.9        ] [198.51.100.9   ] [2026-12-01T10:05:09,000000+00:00]
@@ -177,6 +181,7 @@ class Plants:
     auth_log_2: str = ""
     wtmp: bytes = b""
     deleted_wtmp: bytes = b""
+    rm_wtmp: bytes = b""
     btmp: bytes = b""
     lastlog: bytes = b""
 
@@ -218,6 +223,8 @@ def plant(tree: Path, workdir: Path) -> Plants:
     w("var/log/wtmp", p.wtmp)
     w("var/log/btmp", p.btmp)
     w("var/log/wtmp.1", p.deleted_wtmp)  # deleted kernel-style by the test
+    p.rm_wtmp = utmp_bytes(RM_WTMP_DUMP)
+    w("var/log/wtmp.2", p.rm_wtmp)  # deleted with plain rm by the test
     p.lastlog = lastlog_bytes({0: (1_796_300_000, "pts/1", "2001:db8::5"), 1000: (1_796_320_000, "pts/0", "203.0.113.7")})
     w("var/log/lastlog", p.lastlog)
 
@@ -261,4 +268,5 @@ def build_image(root: Path) -> tuple[Path, Plants]:
     for path in ("/var/log/auth.log", "/var/log/auth.log.2.gz"):
         set_ext4_mtime(image, path, LOG_MTIME)
     imaging.delete_in_ext4(image, "/var/log/wtmp.1", wipe_extents=True)
+    imaging.delete_in_ext4(image, "/var/log/wtmp.2")
     return image, plants

@@ -63,7 +63,8 @@ def test_passwd_group_gshadow() -> None:
 @pytest.mark.parametrize("path, member, kind", [
     ("/etc/shadow", None, "shadow"), ("/etc/shadow-", None, "shadow"), ("/etc/passwd", None, "passwd"),
     ("/root/backup.tar", "etc/shadow", "shadow"), ("/srv/chroot/etc/group", None, "group"),
-    ("/home/a/passwd", None, None), ("/etc/shadow.gz", None, None), ("/etc/passwd.bak", None, None),
+    ("/home/a/passwd", None, None), ("/etc/shadow.gz", None, None), ("/etc/passwd.bak", None, "passwd"),
+    ("/etc/shadow.old", None, "shadow"), ("/etc/passwdqc.conf", None, None), ("/etc/group.bak.gz", None, None),
 ])
 def test_which_files(path: str, member: str | None, kind: str | None) -> None:
     assert account_file(_src(path, member)) == kind

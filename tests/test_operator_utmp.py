@@ -157,13 +157,17 @@ def test_lastlog_by_uid_and_across_windows() -> None:
     assert uids == [0, 1000, 65534]
 
 
-def test_carving_finds_records_at_any_offset_and_validates_them(wtmp: Path) -> None:
+def test_carving_finds_aligned_records_and_validates_them(wtmp: Path) -> None:
     records = wtmp.read_bytes()[:384 * 50]
     rnd = random.Random(3)
     noise = bytes(rnd.getrandbits(8) for _ in range(5000))
-    data = noise + b"\x00" * 13 + records + noise
+    data = noise + b"\x00" * 8 + records + noise  # 5008: 16-byte aligned, as a block-aligned file's records are
     found = list(extract_carved(data, UNALLOCATED))
-    assert [f.offset for f in found] == [5013 + 384 * i for i in range(50)]
+    assert [f.offset for f in found] == [5008 + 384 * i for i in range(50)]
+    # the alignment is in the object (the image), whatever the window's start
+    shifted = Source(None, None, None, None, None, 8)  # data[8:] starts at object offset 8
+    assert [f.offset for f in extract_carved(data[8:], shifted)] == [5000 + 384 * i for i in range(50)]
+    assert list(extract_carved(b"\x00" * 3 + data, UNALLOCATED)) == []  # not aligned: not a block-written record
     assert all(f.source == "carved-utmp" for f in found)
     _same_as_utmpdump(found, _utmpdump(wtmp)[:50])
     # a damaged string (garbage after its NUL) or an impossible time is not a record
