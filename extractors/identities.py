@@ -107,6 +107,8 @@ _DIGIT_MASK = bytes(0x39 if 0x30 <= i <= 0x39 else 0x2E for i in range(256))  # 
 _B58_RUN = b"1" * 26
 _DIGIT_RUN = b"9" * 12
 _PURSE_LETTERS = frozenset(b"ZRECDGUBYK")
+_BTC_FIRST = frozenset(b"13")
+_XMR_FIRST = frozenset(b"48")
 
 
 def _runs(mask: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
@@ -127,13 +129,15 @@ def _runs(mask: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
 def _checksummed(view: View) -> Iterator[Identity]:
     text = view.text
     for start, end in _runs(text.translate(_B58_MASK), _B58_RUN):
+        n, first = end - start, text[start]
+        if not ((n <= 35 and first in _BTC_FIRST) or (n in (95, 106) and first in _XMR_FIRST)):
+            continue  # most runs are long words and base64: judged on length and first byte alone
         if not _alone(text, start) or (end < len(text) and text[end] in _ALNUM):
             continue
         value = text[start:end].decode("ascii")
-        n = end - start
-        if n <= 35 and value[0] in "13" and ck.bitcoin_base58_valid(value):
+        if n <= 35 and ck.bitcoin_base58_valid(value):
             yield _at(view, start, end, "bitcoin", value)
-        elif n in (95, 106) and value[0] in "48" and ck.monero_valid(value):
+        elif n > 35 and ck.monero_valid(value):
             yield _at(view, start, end, "monero", value)
     if b"bc1" in text or b"BC1" in text:
         for m in _BTC_SEGWIT.finditer(text):
