@@ -13,8 +13,9 @@ Why each rule (the Rustock operator was tied to "Cosma2k" through payment accoun
   Gajim's config): an e-mail-like string elsewhere is an e-mail address (table `emails`).
 * PGP public key blocks: the armor's CRC-24 must hold; the v4 fingerprint is computed from
   the key packet (SHA-1 over 0x99, length, body) and the key id is its last 16 hex digits.
-  Keys that an operating system ships to trust its package archives (`/etc/apt/`,
-  `/usr/share/keyrings/`, ...) are left out: they name the distribution, not an operator.
+  Keys that the system and its packages ship (anything under `/usr/`, apt's and rpm's trust
+  stores) are left out: they name the distribution or a vendor, not an operator (a clean Debian
+  server holds SpamAssassin's update key in /usr/share/spamassassin/).
 
 `valid` is True when the value passed every check its kind has (a checksum, or the shape
 and context rules above); nothing that fails a checksum is reported at all.
@@ -56,10 +57,10 @@ _GAJIM_NAME = re.compile(rb"(?m)^accounts\.([^.\s]+)\.name = ([A-Za-z0-9._%+-]{1
 _GAJIM_HOST = re.compile(rb"(?m)^accounts\.([^.\s]+)\.hostname = ([A-Za-z0-9.-]{1,253})[ \t]*\r?$")
 _PGP_BEGIN = b"-----BEGIN PGP PUBLIC KEY BLOCK-----"
 _PGP_END = b"-----END PGP PUBLIC KEY BLOCK-----"
-# Where an operating system keeps the keys it trusts for its own packages.
-_SYSTEM_KEY_DIRS = ("/etc/apt/", "/usr/share/keyrings/", "/etc/pki/rpm-gpg/", "/usr/share/doc/",
-                    "/usr/share/gnupg/", "/usr/share/pacman/keyrings/", "/usr/share/distribution-gpg-keys/",
-                    "/var/lib/apt/", "/usr/share/debian-archive-keyring/")
+# Where an operating system and its packages keep the keys they ship: everything under /usr
+# (e.g. /usr/share/keyrings, spamassassin's sa-update key in /usr/share/spamassassin) and the
+# package managers' trust stores.
+_SYSTEM_KEY_DIRS = ("/usr/", "/etc/apt/", "/etc/pki/rpm-gpg/", "/var/lib/apt/", "/etc/spamassassin/sa-update-keys/")
 _TG_RESERVED = frozenset({"joinchat", "share", "addstickers", "proxy", "socks", "iv", "setlanguage"})
 
 
@@ -82,7 +83,8 @@ def _context(text: bytes, start: int, end: int) -> str:
 
 def _system_key_path(source: Source) -> bool:
     path = source.path or ""
-    return any(path.startswith(d) or f"/{d.strip('/')}/" in path for d in _SYSTEM_KEY_DIRS)
+    # the specific trust stores also inside a copied tree (a backup of /etc); /usr/ only at the root
+    return any(path.startswith(d) or (d != "/usr/" and d in path) for d in _SYSTEM_KEY_DIRS)
 
 
 def _found(view: View, m: re.Match, group: int, kind: str, value: str) -> Identity:

@@ -119,6 +119,7 @@ def test_pgp_fingerprint_matches_gpg(tmp_path):
     assert list(extract(broken, Source("ev", "/home/op/key.asc", None, "key.asc", None))) == []
     # the same key where a distribution keeps its archive keys is not an operator's identity
     assert list(extract(armored, Source("ev", "/etc/apt/trusted.gpg.d/x.asc", None, "x.asc", None))) == []
+    assert list(extract(armored, Source("ev", "/usr/share/spamassassin/GPG.KEY", None, "GPG.KEY", None))) == []
 
 
 def _system_text(roots: list[str]):
@@ -166,3 +167,29 @@ def test_finds_plants_among_system_text(tmp_path):
     data = text[: len(text) // 2] + plant + text[len(text) // 2:]
     assert kinds(data) == {("bitcoin", SHARED_BTC), ("icq", "334455667")}
 
+
+
+@pytest.mark.slow
+def test_silent_on_a_clean_debian_server(tmp_path):
+    """The clean hosting server of issue "Real evidence, real noise" (tests/realsystem.py, from the
+    precision branch): no identity, and no web, mail, cron or package row from its shipped files.
+    Before keys under /usr/ were skipped, SpamAssassin's update key was found twice here."""
+    realsystem = pytest.importorskip("tests.realsystem", reason="tests/realsystem.py (precision branch) not merged")
+    from extractors import cron_log, mail_log, package_log, web_access
+
+    try:
+        tree = realsystem.server_tree(tmp_path / "server")
+    except realsystem.RealSystemUnavailable as exc:
+        pytest.skip(f"cannot build a server from Debian packages: {exc}")
+    found = []
+    objects = 0
+    for path, name, data in _system_text([str(tree)]):
+        rel = "/" + os.path.relpath(path, tree)
+        objects += 1
+        source = Source("ev", rel, None, name[:-3] if name.endswith(".gz") else name, len(data), 0,
+                        int(os.path.getmtime(path)))
+        for mod in (cron_log, mail_log, package_log, web_access):
+            found += [(rel, mod.NAME) for _ in mod.extract(data, source)]
+        found += [(rel, f.kind, f.value) for f in extract(data, source)]
+    assert objects > 1000
+    assert found == []
