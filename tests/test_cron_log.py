@@ -1,6 +1,8 @@
 """cron_log: cron runs in syslog (Debian CRON, cronie crond/CROND) counted per day, user, command."""
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from extractors.base import Source
 from extractors.cron_log import CronRun, extract
 from seized.scanning import windows
@@ -43,3 +45,13 @@ def test_windows_count_each_run_once():
                      w.own_start - w.data_start, w.own_end - w.data_start)
         total += sum(f.runs for f in extract(w.data, src) if isinstance(f, CronRun))
     assert total == 4 * 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=4096) | st.text(alphabet="Mar 16 12:00:00 ()[]<>=:/.-+\"@TZ0123456789 abc\n").map(str.encode))
+def test_damaged_bytes_never_raise_cron_log(data):
+    """Bytes under the artefact's own name that are not (or not quite) the artefact."""
+    from extractors.cron_log import extract as run_cron_log
+
+    for f in run_cron_log(data, Source("ev", "/var/log/syslog", None, "syslog", len(data), 0, 1_300_000_000)):
+        assert 0 <= f.offset <= len(data)

@@ -1,6 +1,8 @@
 """mail_log: postfix and exim lines counted per day and relay; year-less stamps placed by mtime."""
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from extractors.base import Source
 from extractors.mail_log import MailLog, extract
 from tests.operator_case import utc
@@ -65,3 +67,13 @@ def test_only_main_logs():
         assert list(extract(POSTFIX + EXIM, Source("ev", f"/var/log/{name}", None, name, None, mtime=0))) == []
     for name in ("mail.log.1", "maillog-20110320", "mainlog.2"):
         assert list(extract(POSTFIX + EXIM, Source("ev", f"/var/log/{name}", None, name, None, mtime=10**9)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=4096) | st.text(alphabet="Mar 16 12:00:00 ()[]<>=:/.-+\"@TZ0123456789 abc\n").map(str.encode))
+def test_damaged_bytes_never_raise_mail_log(data):
+    """Bytes under the artefact's own name that are not (or not quite) the artefact."""
+    from extractors.mail_log import extract as run_mail_log
+
+    for f in run_mail_log(data, Source("ev", "/var/log/mail.log", None, "mail.log", len(data), 0, 1_300_000_000)):
+        assert 0 <= f.offset <= len(data)

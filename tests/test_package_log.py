@@ -1,6 +1,8 @@
 """package_log: dpkg, yum and dnf install lines, with their times."""
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from extractors.base import Source
 from extractors.package_log import extract
 from tests.operator_case import utc
@@ -43,3 +45,13 @@ def test_this_machines_dpkg_log_if_any():
     expected = sum(1 for line in data.split(b"\n") if line[20:].split(b" ", 1)[0] in (b"install", b"upgrade",
                                                                                          b"remove", b"purge"))
     assert len(found) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=4096) | st.text(alphabet="Mar 16 12:00:00 ()[]<>=:/.-+\"@TZ0123456789 abc\n").map(str.encode))
+def test_damaged_bytes_never_raise_package_log(data):
+    """Bytes under the artefact's own name that are not (or not quite) the artefact."""
+    from extractors.package_log import extract as run_package_log
+
+    for f in run_package_log(data, Source("ev", "/var/log/dpkg.log", None, "dpkg.log", len(data), 0, 1_300_000_000)):
+        assert 0 <= f.offset <= len(data)

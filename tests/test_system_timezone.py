@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from hypothesis import given, settings, strategies as st
+
 from extractors.base import Source
 from extractors.system_timezone import extract
 
@@ -32,3 +34,13 @@ def test_tzif_footer_from_this_machines_zoneinfo(zone, tz, name):
     if not path.is_file():
         pytest.skip(f"{path} not on this machine (tzdata)")
     assert run(path.read_bytes(), "/etc/localtime") == [("/etc/localtime", name, tz)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=4096) | st.text(alphabet="Mar 16 12:00:00 ()[]<>=:/.-+\"@TZ0123456789 abc\n").map(str.encode))
+def test_damaged_bytes_never_raise_system_timezone(data):
+    """Bytes under the artefact's own name that are not (or not quite) the artefact."""
+    from extractors.system_timezone import extract as run_system_timezone
+
+    for f in run_system_timezone(data, Source("ev", "/etc/localtime", None, "localtime", len(data), 0, 1_300_000_000)):
+        assert 0 <= f.offset <= len(data)

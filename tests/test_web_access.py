@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from hypothesis import given, settings, strategies as st
+
 from extractors.base import LimitReached, Source
 from extractors.web_access import WebAccess, extract
 from reports.operators import merge_web_access
@@ -80,3 +82,13 @@ def test_key_cap_is_said(monkeypatch):
     assert any(isinstance(f, LimitReached) for f in found)
     clients = [f for f in found if isinstance(f, WebAccess) and f.kind == "client"]
     assert sum(f.count for f in clients) == len(LINES) and any(f.key == "(other)" for f in clients)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=4096) | st.text(alphabet="Mar 16 12:00:00 ()[]<>=:/.-+\"@TZ0123456789 abc\n").map(str.encode))
+def test_damaged_bytes_never_raise_web_access(data):
+    """Bytes under the artefact's own name that are not (or not quite) the artefact."""
+    from extractors.web_access import extract as run_web_access
+
+    for f in run_web_access(data, Source("ev", "/var/log/apache2/access.log", None, "access.log", len(data), 0, 1_300_000_000)):
+        assert 0 <= f.offset <= len(data)
