@@ -31,6 +31,10 @@ class Source:
     object_size: int | None = None  # size of the whole object the window comes from
     window_offset: int = 0  # where data[0] sits in the object (for whole-object judgements)
     mtime: int | None = None  # the file's modification time, seconds since the epoch (UTC); None if unknown
+    # The part of `data` this window owns (findings starting there are kept): extractors that
+    # aggregate lines into one row per window (web_access, mail_log) count only owned lines.
+    own_start: int = 0
+    own_end: int | None = None  # None: to the end of data
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from extractors import credentials, emails, indicators, spam_templates, tor
 from extractors import accounts, logins, scheduled_tasks, shell_history, ssh_keys, utmp
+from extractors import cron_log, identities, mail_log, package_log, system_timezone, web_access
 from extractors.base import Extractor
 
 EXTRACTORS: tuple[Extractor, ...] = (
@@ -25,4 +26,10 @@ EXTRACTORS: tuple[Extractor, ...] = (
     shell_history.EXTRACTOR,
     ssh_keys.EXTRACTOR,
     scheduled_tasks.EXTRACTOR,
+    identities.EXTRACTOR,
+    web_access.EXTRACTOR,
+    mail_log.EXTRACTOR,
+    package_log.EXTRACTOR,
+    cron_log.EXTRACTOR,
+    system_timezone.EXTRACTOR,
 )

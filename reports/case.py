@@ -70,7 +70,7 @@ def _finding_table_names(manifest: dict, root: Path) -> tuple[str, ...]:
         known = set()
     on_disk = {p.name for p in (root / "tables").iterdir() if p.is_dir()} if (root / "tables").is_dir() else set()
     listed = set(manifest.get("tables", {}))
-    names = (known | on_disk | listed) - set(CORE_TABLES) - {"correlations"}
+    names = (known | on_disk | listed) - set(CORE_TABLES) - {"correlations", "timeline"}  # derived by the report
     return tuple(sorted(names))
 
 

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
+from reports.activity_chart import activity_chart  # noqa: E402
 from reports.case import CaseData  # noqa: E402
 from reports.words import form  # noqa: E402
 
@@ -215,6 +216,7 @@ def _timeline(case: CaseData, file: str) -> PlannedChart | None:
 
 
 CHARTS = (("top_domains.png", _top_domains), ("findings_per_evidence.png", _per_evidence), ("timeline.png", _timeline))
+CHARTS += (("activity_per_day.png", lambda case, file: activity_chart(case, file, PlannedChart, Chart, _save)),)
 
 
 def plan_charts(case: CaseData) -> list[PlannedChart]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reports.operators import operator_parts
 from reports.redact import Redactor
 
 EXAMPLES = 5
@@ -91,9 +92,10 @@ def correlations(tables: dict[str, pa.Table | None], redactor: Redactor) -> pa.T
         refs = pc.binary_join_element_wise(nonempty.column("evidence_id"), nonempty.column("path"), ":")
         parts.append(_part(_const("file_sha256", nonempty.num_rows), nonempty.column("sha256"),
                            nonempty.column("evidence_id"), refs))
+    parts.extend(operator_parts(tables))  # ssh keys, login IPs, identities, key comments, crontab lines
     rows = _shared(pa.concat_tables(parts)) if parts else []
     rows.sort(key=lambda r: (r["kind"], r["value"]))
     for row in rows:
-        if row["kind"].startswith("indicator:"):  # URLs may carry userinfo passwords
+        if row["kind"].startswith("indicator:") or row["kind"] == "cron_command":  # URLs, commands may hold passwords
             row["value"] = redactor.text(row["value"])
     return pa.Table.from_pylist(rows, schema=SCHEMA)

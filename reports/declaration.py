@@ -25,6 +25,7 @@ from reports.bounds import bounds_for, where_hit
 from reports.case import CaseData
 from reports.charts import Chart
 from reports.checks import ImageFacts, VolumeFacts, check_command
+from reports.operators_section import operators_section
 from reports.redact import Redactor
 from reports.known_section import add_known_section
 from reports.words import count, form, listing, n
@@ -604,7 +605,7 @@ Section = Callable[[Builder], None]
 # The declaration, in order. A new section is a function of the Builder added here; the
 # appendices come last (Appendix C, the queries, must be the very last: it lists every marker).
 SECTIONS: tuple[Section, ...] = (caption, evidence, method, files, add_known_section, findings, correlations,
-                                 limitations,
+                                 operators_section, limitations,
                                  charts_section, attestation, appendix_a, appendix_b, appendix_c)
 
 

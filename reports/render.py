@@ -20,6 +20,7 @@ from reports.declaration import compose
 from reports.known_section import known_summary
 from reports.redact import Redactor, load_salt
 from reports.summary import build_summary
+from reports.timeline import build_timeline
 from reports.to_docx import write_docx
 from reports.to_html import to_html
 from reports.to_md import to_markdown
@@ -62,7 +63,7 @@ def _known_secrets(case: CaseData) -> frozenset[str]:
     return frozenset(out)
 
 
-def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool) -> None:
+def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool, derived: dict | None = None) -> None:
     manifest_path = case_root / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     files = {}
@@ -70,6 +71,7 @@ def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool) ->
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(report_dir).parts):
             files[str(path.relative_to(case_root))] = file_sha256(path)
     manifest.setdefault("tables", {})["correlations"] = corr_info
+    manifest["tables"].update(derived or {})
     # the working copy is listed apart, so the filing copy's entry (and `seized verify` of it) stays
     manifest["working_copy" if reveal else "report"] = {
         "files": files, "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -135,6 +137,9 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
     salt = load_salt(filing_salt.parent if reveal_secrets and filing_salt.is_file() else report_dir)
     known = _known_secrets(data)
     redactor = Redactor(salt, reveal=reveal_secrets, known=known)
+    timeline_path, timeline_rows = build_timeline(case)  # before the charts: one of them reads it
+    derived = {"timeline": {"path": str(timeline_path.relative_to(case)), "rows": timeline_rows,
+                            "sha256": file_sha256(timeline_path)}}
 
     # The charts are worked out and drawn on a second thread while the counts are made and
     # the declaration written: Agg drawing and Arrow's kernels both release the GIL for much
@@ -164,6 +169,7 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         drawn.result()
     write_docx(shown, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))
+    manifest["tables"].update(derived or {})
     if reveal_secrets:
         _docx_page_headers(report_dir / "declaration.docx")
     _record(case, report_dir, corr_info, reveal_secrets)

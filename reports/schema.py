@@ -119,3 +119,10 @@ OPERATOR_TABLES = {
     "ssh_keys": "extractors.ssh_keys.SshKeyFinding",
     "scheduled_tasks": "extractors.scheduled_tasks.ScheduledTaskFinding",
 }
+
+# Derived by the report from the other tables (reports.timeline), like `correlations`.
+TIMELINE = pa.schema([
+    ("time", pa.string()), ("time_inferred", pa.bool_()), ("evidence_id", pa.string()),
+    ("source_table", pa.string()), ("kind", pa.string()), ("description", pa.string()),
+    ("user", pa.string()), ("finding_id", pa.string()),
+])

@@ -309,6 +309,26 @@ def show(finding_id, case, raw, debug) -> None:
     click.echo(render(shown), nl=False)
 
 
+@cli.command()
+@click.argument("case", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--from", "start", metavar="TIME", default=None, help="From this UTC time or date (ISO prefix, e.g. 2011-03-16).")
+@click.option("--to", "end", metavar="TIME", default=None, help="Up to the end of this UTC time or date (ISO prefix).")
+@click.option("--evidence", metavar="ID", default=None, help="Only this evidence id (or its first digits), or exhibit E1, E2...")
+@click.option("--user", default=None, help="Only rows of this user.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the rows to this CSV file instead of printing them.")
+@click.option("--debug", is_flag=True, hidden=True)
+def timeline(case, start, end, evidence, user, csv_path, debug) -> None:
+    """Print the case's timeline (file times, logins, commands, packages, crontabs, mail days), sorted."""
+    from seized.timeline_cli import run_timeline
+
+    if not (case / "manifest.json").is_file():
+        _fail(f"{case}: not a seized case directory (no manifest.json)")
+    problem = run_timeline(case, start, end, evidence, user, csv_path, click.echo)
+    if problem:
+        _fail(problem)
+
+
 def main() -> None:
     os.umask(0o077)  # every folder and file of a case is the examiner's alone (workers inherit it)
     from seized.interrupt import install_handlers

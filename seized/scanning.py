@@ -168,7 +168,8 @@ def scan_window(
     addresses: list[str],
 ) -> None:
     """Run each extractor over one window and keep the findings this window owns."""
-    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime)
+    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime,
+                    window.own_start - window.data_start, window.own_end - window.data_start)
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue

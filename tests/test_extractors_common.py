@@ -21,7 +21,9 @@ def test_registry_names_unique_and_complete():
     names = [e.name for e in EXTRACTORS]
     assert len(names) == len(set(names))
     assert set(names) == {"emails", "credentials", "spam_templates", "tor", "indicators", "accounts", "logins",
-                          "utmp", "lastlog", "utmp_carver", "shell_history", "ssh_keys", "scheduled_tasks"}
+                          "utmp", "lastlog", "utmp_carver", "shell_history", "ssh_keys", "scheduled_tasks",
+                          "identities", "web_access", "mail_log", "package_log", "cron_log",
+                          "system_timezone"}
     assert [e.name for e in EXTRACTORS if e.whole_object] == ["spam_templates"]
 
 

@@ -1,0 +1,54 @@
+"""Times in log lines, as ISO-8601 UTC strings, and whether anything had to be assumed.
+
+Why a helper: syslog lines (postfix, yum.log) carry no year and no zone, exim and dpkg
+carry no zone, Apache carries both. Each extractor says which it had to assume through
+`time_inferred`, so a declaration never states an assumed time as a fact:
+* a missing zone is taken as UTC;
+* a missing year is the year of the log file's modification time (`Source.mtime`), one
+  year earlier when that would put the line after the file was last written (a log rotated
+  in January holds December's lines). Without an mtime the year is unknown and so is the time.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta, timezone
+
+MONTHS = {m.lower().encode(): i for i, m in enumerate(calendar.month_abbr) if m}
+_SLACK = timedelta(days=1)  # clock skew between a log line and its file's mtime
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_epoch(seconds: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
+
+
+def with_zone(year: int, month: int, day: int, hh: int, mm: int, ss: int, zone: bytes | None) -> str | None:
+    """A full time; zone like b"+0300" (None: assumed UTC). None when the fields are impossible."""
+    try:
+        tz = timezone.utc
+        if zone:
+            sign = -1 if zone[:1] == b"-" else 1
+            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])))
+        return iso(datetime(year, month, day, hh, mm, ss, tzinfo=tz))
+    except (ValueError, OverflowError):
+        return None
+
+
+def yearless(month: bytes, day: int, hh: int, mm: int, ss: int, mtime: int | None) -> str | None:
+    """A syslog time ("Mar 16 12:34:56") placed in the year of the file's mtime (seconds since the
+    epoch, `Source.mtime`; see module doc)."""
+    m = MONTHS.get(month.lower())
+    if m is None or mtime is None:
+        return None
+    ref = from_epoch(mtime)
+    for year in (ref.year, ref.year - 1):
+        try:
+            dt = datetime(year, m, day, hh, mm, ss, tzinfo=timezone.utc)
+        except ValueError:  # 29 February in a common year
+            continue
+        if dt <= ref + _SLACK:
+            return iso(dt)
+    return None
