@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -371,7 +372,10 @@ def plant(tree: Path) -> Planted:
     yara = []
     for sample in sorted(YARA_SAMPLES.glob("*/positive*")):
         rule = sample.parent.name
-        yara.append((_write(tree, f"{PLANT_HOME}/kit/{rule}/{sample.name}", sample.read_bytes()), rule))
+        overrides = sample.parent / "externals.json"
+        where = json.loads(overrides.read_text()).get(sample.name, {}).get("filepath") if overrides.exists() else None
+        rel = where.lstrip("/") if where else f"{PLANT_HOME}/kit/{rule}/{sample.name}"
+        yara.append((_write(tree, rel, sample.read_bytes()), rule))
     return Planted(spam_templates=templates, harvest_lists=harvest,
                    credentials=tuple((combo_path, u) for u, _ in combos), torrc=torrc,
                    hidden_service_dirs=hs_dirs, onions=(VALID_ONION,), yara=tuple(yara))
