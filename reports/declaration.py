@@ -185,6 +185,19 @@ class _Builder:
             if len(hl["listed"]) > 10:
                 self.para(f"{n(hl['total']['value'] - 10)} further harvested address lists on Exhibit {ex} are "
                           f"listed by the query {hl['query']} and in summary.json.")
+            self._installed_software(ev.get("installed_software", {}), ex)
+
+    def _installed_software(self, sw: dict, ex: str) -> None:
+        """Hits of YARA rules tagged `software`: what is installed, not findings (issue 16)."""
+        if not sw.get("rules"):
+            return
+        self.add(doc.Heading(3, f"Installed software on Exhibit {ex} (YARA rules tagged software)"))
+        for item in sw["rules"]:
+            files = item["files"]
+            shown = ", ".join(item["paths"][:5])
+            self.para(f"The rule {item['rule']}, which says which software is installed, matched {n(files['value'])} "
+                      f"files on Exhibit {ex} {cite('yara', ex, files['query'])}, among them {shown}. These matches "
+                      f"are not counted among the YARA findings above.")
 
     def _finding_para(self, table: str, sec: dict, eid: str, ex: str) -> None:
         total = sec["total"]
