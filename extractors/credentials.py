@@ -65,9 +65,8 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[A-Za-z]{2,63}")
 _NUMERIC_LINE = re.compile(r"[\d:.,\-TZ+ /]+")
 _HEX_COLON = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,}(?:/\d+)?")
 _PASSWD_ROW = re.compile(r"(?:[^:]*:\d*:\d*:|\$[0-9a-z]+\$[^:]*:\d*:|[!*x]{0,2}:\d+:)")
-_NOT_LOGIN_START = tuple("/$.-&<`'\"\\")
-_NOT_LOGIN_CHARS = re.compile(r"[/\\`&<>{}()\[\]]")
-_HAS_ALNUM = re.compile(r"[A-Za-z0-9]")
+# A login: not led by / $ . - & < ` ' " \, none of / \ ` & < > { } ( ) [ ] inside, a letter or digit.
+_LOGIN = re.compile(r"(?![/$.\-&<`'\"\\])[^/\\`&<>{}()\[\]]*?[A-Za-z0-9][^/\\`&<>{}()\[\]]*")
 _IPV6_PREFIX = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,}")
 _GSHADOW_ROW = re.compile(r"[!*x]{0,2}:[^:]*:[^:]*")
 _LOCKED = frozenset(("*", "!", "!!", "!*", "*LK*", "x", "*NP*"))
@@ -113,13 +112,13 @@ def _classify(user: str, sep: str, rest: str) -> tuple[str, str, str, str | None
         return None  # a URI; URL credentials are found by the URL scan
     if len(user) == 1 and rest[:1] in ("\\", "/"):
         return None  # C:\path
-    if _NUMERIC_LINE.fullmatch(line) or _HEX_COLON.fullmatch(line) or _IPV6_PREFIX.match(line):
+    if _NUMERIC_LINE.fullmatch(line) or _IPV6_PREFIX.match(line):  # (covers _HEX_COLON.fullmatch)
         return None  # times, dates, ratios, MAC and IPv6 addresses (also as a CSV field)
-    if sep == ":" and (_PASSWD_ROW.match(rest) or _GSHADOW_ROW.fullmatch(rest)):
+    if sep == ":" and (_PASSWD_ROW.match(rest) or (rest[:1] in ("!", "*", "x") and _GSHADOW_ROW.fullmatch(rest))):
         return None  # /etc/passwd, group, shadow, gshadow rows: accounts, not credentials
     if rest.strip() in _LOCKED:
         return None  # a locked or disabled entry is never a credential
-    if user.startswith(_NOT_LOGIN_START) or _NOT_LOGIN_CHARS.search(user) or not _HAS_ALNUM.search(user):
+    if _LOGIN.fullmatch(user) is None:
         return None  # a path, variable, option, selector, markup or binary: not a login
     if rest.startswith(sep) or rest.rstrip().endswith(("{", ",", ";")):
         return None  # `::` namespaces; CSS selectors, code and config statements
