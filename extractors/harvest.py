@@ -65,9 +65,12 @@ class AddressTally:
 
     addresses: list[str] = field(default_factory=list)
     bare: int = 0
+    judged: bool = True  # False: no verdict will be asked for (unallocated space), keep nothing
 
     def add(self, data: bytes, findings: Iterable) -> None:
         """Count the `emails` findings of one window (offsets relative to `data`)."""
+        if not self.judged:
+            return
         for f in findings:
             self.addresses.append(f.address)
             self.bare += is_bare(data, f.offset, f.raw, f.encoding)

@@ -287,7 +287,7 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
     if read_end < task.hi:
         rows.error(ctx, "unallocated", f"could not read image bytes {read_end}..{task.hi}")
     # line numbers mean nothing in unallocated space
-    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, AddressTally())
+    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, AddressTally(judged=False))
 
 
 def _same_offset(offset: int) -> int:
