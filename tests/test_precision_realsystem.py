@@ -89,3 +89,23 @@ def test_planted_server_recall_is_complete(planted_case: Path, real_server_plant
     missed = {k: v for k, v in got.items() if v[0] != v[1]}
     assert not missed, f"recall below 100 %: {missed}"
     assert all(v[1] > 0 for v in got.values()), got
+
+
+# -- this machine's own system files ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def machine_case(scans: ScanCache, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("realsystem-machine")
+    try:
+        tree = realsystem.machine_tree(root / "tree")
+    except realsystem.RealSystemUnavailable as exc:
+        pytest.skip(f"cannot copy this machine's system files: {exc}")
+    image = realsystem.ext4_image(tree, root / "machine.img")
+    return scans.case("realsystem-machine-clean", image)
+
+
+@pytest.mark.parametrize("table", ["spam_templates", "harvest_lists", "tor", "credentials", "yara"])
+def test_this_machines_own_files_have_no_false_findings(machine_case: Path, table: str):
+    count = false_findings(machine_case)[table]
+    assert count == 0, f"{count} false {table} rows in this machine's own files: {_paths(machine_case, table)[:20]}"
