@@ -38,6 +38,7 @@ test: setup
 
 bench: setup
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.run
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.precision
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) *.egg-info

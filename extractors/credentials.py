@@ -17,6 +17,23 @@ Decisions (documented for the report):
 * `scheme://user:password@host` in any text is a credential (kind `url`), not only an
   indicator; YAML `key: value` (space after the colon) never is.
 
+What is not an account (1.1.0, learnt on clean Debian systems whose symbol tables, MIME globs,
+tag files, dpkg `.list` files, postfix-files, X resource databases and apt configuration all
+have the combo shape):
+* A left side that is no login: a path (`/`, `\\`), a variable (`$x`), a selector or option
+  (`.x`, `-x`), markup (`&#60`, `<`, backquotes), or no letter or digit at all (binary).
+* A right side that is syntax: `::` namespaces (`Mail::DKIM`, `Acquire::http`), a line
+  ending in `{`, `,` or `;` (CSS, code, config), an IPv6 address in a CSV row.
+* Account-file rows (`passwd`, `shadow`, `group`, `gshadow`) and a locked or disabled entry
+  (`*`, `!`, `!!`, `*LK*`): accounts belong in the `accounts` table, never here.
+* A run in which a few words repeat on the left (`FUNC:`/`OBJECT:` in a symbol table,
+  `XRequest.N:` in a resource database, `sgml-*:` in Emacs local variables): fewer distinct
+  left-hand keys (the part before the first `.`, `-` or `_`, whole addresses for e-mail) than
+  one per four rows is a table of fields, not of accounts.
+* A URL whose user and password are both documentation placeholders (`user:pass`,
+  `abc:xyz`, `dbuser:dbpass`), or whose "user" is a host name (the `http://www.bank.com:x@evil`
+  disguise spam filters test for).
+
 Linear time: candidate lines are found by one `re` scan anchored on the newline byte.
 """
 from __future__ import annotations
@@ -31,7 +48,7 @@ from extractors.accounts import account_file
 from extractors.base import Extractor, Finding, Source
 
 NAME = "credentials"
-VERSION = "1.0.1"
+VERSION = "1.1.0"
 MIN_RUN = 3
 LONG_RUN = 10
 
@@ -49,6 +66,17 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}\.[A-Za-z]{2,63}")
 _NUMERIC_LINE = re.compile(r"[\d:.,\-TZ+ /]+")
 _HEX_COLON = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,}(?:/\d+)?")
 _PASSWD_ROW = re.compile(r"(?:[^:]*:\d*:\d*:|\$[0-9a-z]+\$[^:]*:\d*:|[!*x]{0,2}:\d+:)")
+# A login: not led by / $ . - & < ` ' " \, none of / \ ` & < > { } ( ) [ ] inside, a letter or digit.
+_LOGIN = re.compile(r"(?![/$.\-&<`'\"\\])[^/\\`&<>{}()\[\]]*?[A-Za-z0-9][^/\\`&<>{}()\[\]]*")
+_IPV6_PREFIX = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,}")
+_GSHADOW_ROW = re.compile(r"[!*x]{0,2}:[^:]*:[^:]*")
+_LOCKED = frozenset(("*", "!", "!!", "!*", "*LK*", "x", "*NP*"))
+_KEY_SPLIT = re.compile(r"[.\-_]")
+KEYS_PER_ROW_MIN = 0.25
+_PLACEHOLDER_USERS = frozenset("user username usr login name abc foo me myuser dbuser db_user root admin "
+                               "someone somebody your_username yourname john jdoe uid u a 123 xyz".split())
+_PLACEHOLDER_SECRETS = frozenset("pass password passwd pwd pw secret xyz bar dbpass db_pass db_password "
+                                 "mypassword yourpassword your_password p pass123 changeme xxx xxxx *** b 123 abc".split())
 _SCHEMES = frozenset(
     # Schemes whose URIs have no `//`; `ftp:video` is a combo (user "ftp"), `ftp://` is not.
     "mailto data javascript urn tel sip sips news about magnet xmpp skype callto sms geo cid mid".split()
@@ -85,10 +113,16 @@ def _classify(user: str, sep: str, rest: str) -> tuple[str, str, str, str | None
         return None  # a URI; URL credentials are found by the URL scan
     if len(user) == 1 and rest[:1] in ("\\", "/"):
         return None  # C:\path
-    if _NUMERIC_LINE.fullmatch(line) or _HEX_COLON.fullmatch(line):
-        return None  # times, dates, ratios, MAC and IPv6 addresses
-    if sep == ":" and _PASSWD_ROW.match(rest):
-        return None  # /etc/passwd, group, shadow rows
+    if _NUMERIC_LINE.fullmatch(line) or _IPV6_PREFIX.match(line):  # (covers _HEX_COLON.fullmatch)
+        return None  # times, dates, ratios, MAC and IPv6 addresses (also as a CSV field)
+    if sep == ":" and (_PASSWD_ROW.match(rest) or (rest[:1] in ("!", "*", "x") and _GSHADOW_ROW.fullmatch(rest))):
+        return None  # /etc/passwd, group, shadow, gshadow rows: accounts, not credentials
+    if rest.strip() in _LOCKED:
+        return None  # a locked or disabled entry is never a credential
+    if _LOGIN.fullmatch(user) is None:
+        return None  # a path, variable, option, selector, markup or binary: not a login
+    if rest.startswith(sep) or rest.rstrip().endswith(("{", ",", ";")):
+        return None  # `::` namespaces; CSS selectors, code and config statements
     if sep == "|":
         parts = line.split("|")
         if len(parts) == 4 and _PORT.fullmatch(parts[1]) and 0 < int(parts[1]) < 65536:
@@ -139,7 +173,7 @@ def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialF
         prev = off
     total_lines = None
     for run in runs:
-        if len(run) < MIN_RUN:
+        if len(run) < MIN_RUN or _few_keys(run):
             continue
         if len(run) < LONG_RUN:
             if total_lines is None:
@@ -148,6 +182,12 @@ def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialF
                 continue
         for off, c in run:
             yield CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))
+
+
+def _few_keys(run: list[tuple[int, tuple]]) -> bool:
+    """True when a few words repeat on the left of the run: a table of fields, not accounts."""
+    keys = {c[1].lower() if "@" in c[1] else _KEY_SPLIT.split(c[1], 1)[0].lower() for _, c in run}
+    return len(keys) <= KEYS_PER_ROW_MIN * len(run)
 
 
 def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
@@ -197,6 +237,10 @@ def _url_creds(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
         s = _SCHEME_BEFORE.search(text, max(0, m.start() - 16), m.start())
         if s is None:
             continue
+        user, secret = _dec(m.group(1)), _dec(m.group(2))
+        if (user.lower() in _PLACEHOLDER_USERS and secret.lower() in _PLACEHOLDER_SECRETS) or (
+                "." in user and _HOSTLIKE.fullmatch(user)):
+            continue  # documentation's example pair; a host name disguised as a user
         off = view.offset(s.start())
         port = int(m.group(4)) if m.group(4) and 0 < int(m.group(4)) < 65536 else None
         yield CredentialFinding(off, "url", _dec(m.group(1)), _dec(m.group(2)), _dec(m.group(3)), port, lines.line_at(off))

@@ -6,17 +6,26 @@ after all windows, with that file's normalised addresses (duplicates included) a
 
 Rule (documented in the report): a file is a harvest list when addresses dominate it:
 at least `MIN_UNIQUE` distinct addresses, and addresses (plus one separator byte each)
-make up at least `MIN_DENSITY` of the file's bytes. A mailbox or a web page quoting a few
-dozen addresses fails the density test; a one-address-per-line dump passes it.
+make up at least `MIN_DENSITY` of the file's bytes, and at least `MIN_BARE_SHARE` of the
+addresses stand bare on their line (1.1.0): nothing but blanks, quotes or `<` before the
+address, and after it at most one separator and one token (`addr:password`, `addr;us`).
+A mailbox or a web page quoting a few dozen addresses fails the density test; a credits file
+(`AUTHORS`, `THANKS`, a Debian `copyright`) fails the bare test, because names, roles and
+years surround each address; a one-address-per-line dump passes both.
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Sequence
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
+VERSION = "1.1.0"
 MIN_UNIQUE = 10
 MIN_DENSITY = 0.25
+MIN_BARE_SHARE = 0.5
+_BEFORE_BARE = re.compile(rb"[ \t\"'<(\[]*")
+_AFTER_BARE = re.compile(rb"[>\"')\]]*[ \t]*(?:[:;,|\t][ \t]*[^ \t\r\n]*)?[ \t\r]*")
 TOP_DOMAINS = 10
 
 
@@ -29,9 +38,52 @@ class HarvestList:
     density: float  # share of the file's bytes that are addresses (+1 separator each)
 
 
-def judge_harvest_list(addresses: Sequence[str], object_size: int) -> HarvestList | None:
-    """A `HarvestList` summary when the addresses dominate the file, else None."""
+def _line_around(data: bytes, start: int, end: int, wide: bool) -> tuple[bytes, bytes]:
+    """The bytes of the line before `start` and after `end` (NULs of UTF-16 dropped)."""
+    nl = b"\n\x00" if wide else b"\n"
+    line_start = data.rfind(nl, 0, start)
+    line_start = 0 if line_start < 0 else line_start + len(nl)
+    line_end = data.find(nl, end)
+    line_end = len(data) if line_end < 0 else line_end
+    before, after = data[line_start:start], data[end:line_end]
+    if wide:
+        before, after = before.replace(b"\x00", b""), after.replace(b"\x00", b"")
+    return before, after
+
+
+def is_bare(data: bytes, offset: int, raw: str, encoding: str) -> bool:
+    """True when the address at `offset` stands alone on its line (see the module docstring)."""
+    wide = encoding.startswith("utf-16")
+    length = len(raw.encode("utf-16-le" if wide else "utf-8"))
+    before, after = _line_around(data, offset, offset + length, wide)
+    return _BEFORE_BARE.fullmatch(before) is not None and _AFTER_BARE.fullmatch(after) is not None
+
+
+@dataclass
+class AddressTally:
+    """A file's addresses, and how many of them stood bare on their line, over its windows."""
+
+    addresses: list[str] = field(default_factory=list)
+    bare: int = 0
+    judged: bool = True  # False: no verdict will be asked for (unallocated space), keep nothing
+
+    def add(self, data: bytes, findings: Iterable) -> None:
+        """Count the `emails` findings of one window (offsets relative to `data`)."""
+        if not self.judged:
+            return
+        for f in findings:
+            self.addresses.append(f.address)
+            self.bare += is_bare(data, f.offset, f.raw, f.encoding)
+
+
+def judge_harvest_list(addresses: Sequence[str], object_size: int, bare: int | None = None) -> HarvestList | None:
+    """A `HarvestList` summary when the addresses dominate the file, else None.
+
+    `bare`: how many of the addresses stood bare on their line (None: not known, all count).
+    """
     if not addresses or object_size <= 0:
+        return None
+    if bare is not None and bare < MIN_BARE_SHARE * len(addresses):
         return None
     unique = set(addresses)
     if len(unique) < MIN_UNIQUE:

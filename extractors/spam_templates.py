@@ -11,6 +11,14 @@ placeholders were already filled in), and ordinary web pages or documentation th
 template syntax without any spam signal. `score` is a sum of weighted signals; `reasons`
 lists them so an examiner can check every point.
 
+1.2.0, learnt on clean Debian systems (changelogs, Perl and PHP modules, minified JavaScript,
+shell scripts, SQL help tables, exim's and postfix's own files all hold `{a|b}`, `{$name}` and
+brand names): a template is a *message*. It needs a message structure -- a header block at
+its top (`Subject:`, `From:`, `To:` ...), or an HTML document or fragment that starts with a
+tag, or a letter personalised with a known mailer's recipient macro and a link -- and it must
+not be a program (a `#!` line, `<?php`, or a text where a quarter of the lines end a statement or open or close a block).
+Only then do PHP/Perl-like placeholders, spintax and brands count.
+
 Brands are matched on word boundaries and through obfuscations: letters may be separated by
 one non-letter (`V-i-a-g-r-a`), and look-alikes are folded (`1`/`l`/`!`/`|` -> i, `0` -> o,
 `3` -> e, `4`/`@` -> a, `5`/`$` -> s).
@@ -27,7 +35,7 @@ from extractors._text import looks_binary, utf16_views
 from extractors.base import Extractor, Finding, Source
 
 NAME = "spam_templates"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 THRESHOLD = 3.0
 MAX_TEMPLATE_BYTES = 4 * 1024 * 1024
 MAX_URLS = 50
@@ -59,6 +67,18 @@ _LURE = re.compile(
     rb"meds|discount|order now|buy now)\b"
 )
 _DELIVERED = re.compile(rb"(?im)^(?:received:[ \t]|from [^\s@]+@?[^\s]* (?:mon|tue|wed|thu|fri|sat|sun) )")
+# A header block at the top of the text: the first non-blank line is a header field, and the
+# block it starts names one of the fields every message has.
+_HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9\-]{0,40}:[ \t][^\r\n]*")
+_MESSAGE_FIELDS = frozenset((b"subject", b"from", b"to", b"reply-to", b"x-mailer", b"sender"))
+_HTML_START = re.compile(rb"(?i)<(?:!doctype html|html|head|body|table|div|p|center|font|span|a|br|img|meta|!--)[\s>/]")
+_CODE_START = (b"#!", b"<?php", b"<?=", b"<?xml")
+# Statements and blocks: a line ending in `;` or `{`, or a line that only closes a block
+# (spintax lines end in `}` too, so a `}` counts only alone).
+_CODE_LINE_END = re.compile(rb"(?:[;{]|^[ \t]*\}[;,)]?)[ \t]*\r?$", re.MULTILINE)
+_STYLE = re.compile(rb"(?is)<style\b.*?</style>|<script\b.*?</script>")
+# Code samples in an HTML page (documentation): placeholders there are code, not macros.
+_CODE_SAMPLES = re.compile(rb"(?is)<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>")
 _GATE = (b"[-", b"%RND_", b"{%", b"{{", b"%%", b"##", b"{$", b"${", b"|")
 _FOLD = str.maketrans({"1": "i", "l": "i", "!": "i", "|": "i", "0": "o", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s"})
 _ALT = {"i": "[i1l!|]", "o": "[o0]", "e": "[e3]", "a": "[a4@]", "s": "[s5$]", "l": "[l1i|]"}
@@ -175,20 +195,73 @@ def _gate(text: bytes) -> bool:
                for g, r in _GATE_RES)
 
 
+def _header_block_at_top(text: bytes) -> bool:
+    """True when the text opens with mail header fields and they name a message field."""
+    lines = text.lstrip(b"\xef\xbb\xbf\r\n \t").split(b"\n", 40)[:40]
+    seen = False
+    for line in lines:
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and seen:
+            continue  # a folded header line
+        m = _HEADER_LINE.fullmatch(line)
+        if m is None:
+            return False
+        seen = True
+        if line.split(b":", 1)[0].lower() in _MESSAGE_FIELDS:
+            return True
+    return False
+
+
+def _is_program(text: bytes) -> bool:
+    """Source code, scripts and build files: a `#!`/`<?php` opening, or lines ending in `;{}`."""
+    head = text.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(_CODE_START) or b"<?php" in text:
+        return True
+    body = _STYLE.sub(b"", text) if b"<s" in text or b"<S" in text else text
+    lines = body.count(b"\n") + 1
+    coded = sum(1 for _ in _CODE_LINE_END.finditer(body))
+    return lines >= 5 and coded * 4 >= lines
+
+
+def message_structure(text: bytes, strong: list[str], has_link: bool) -> str | None:
+    """What makes `text` a message (for `reasons`), or None when it is not shaped like one."""
+    if _is_program(text):
+        return None
+    if _header_block_at_top(text):
+        return "message headers"
+    if _HTML_START.match(text.lstrip(b"\xef\xbb\xbf \t\r\n")):
+        return "HTML message body"
+    recipient = any(any(f in p.lower() for f in ("name", "email", "user", "recipient", "to")) for p in strong)
+    if recipient and has_link:
+        return "letter with recipient macros and a link"
+    return None
+
+
 def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplateFinding | None:
     """The template finding for `text` (offset 0), or None when it is not a template."""
     if not _gate(text):
         return None
-    placeholders = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text)))
-    for m in _WEAK.finditer(text):
+    strong = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text)))
+    spintax = sum(1 for _ in _SPINTAX.finditer(text))
+    if not strong and spintax < 2 and not _WEAK.search(text):
+        return None
+    has_link = _URL.search(text) is not None or any(
+        f in p.lower() for p in strong for f in ("url", "link"))
+    structure = message_structure(text, strong, has_link)
+    if structure is None:
+        return None
+    placeholders = list(strong)
+    prose = _CODE_SAMPLES.sub(b"", text) if structure == "HTML message body" else text
+    for m in _WEAK.finditer(prose):
         fieldname = (m.group(1) or m.group(2) or m.group(3)).decode("ascii")
         if fieldname.lower() in _MAILER_FIELDS:
             placeholders.append(m.group().decode("ascii"))
     placeholders = list(dict.fromkeys(placeholders))
-    spintax = sum(1 for _ in _SPINTAX.finditer(text))
     if not placeholders and spintax < 2:
         return None
-    reasons, score = [], 0.0
+    reasons, score = [structure], 0.0
     if placeholders:
         score += min(3.0, 1.0 + 0.5 * len(placeholders))
         reasons.append(f"{len(placeholders)} mailer placeholder(s)")

@@ -1,14 +1,20 @@
 """Tor artefacts: torrc directives and hidden services, onion addresses, key files.
 
 Why each rule:
-* A file is parsed as a torrc only when it is one: named `torrc*`, a `*.conf` under a
-  `torrc.d` directory, or (windows up to 1 MiB) text where at least `MIN_KEYWORDS` distinct
-  tor options start lines. One `SocksPort` in prose is not a config.
+* A file is parsed as a torrc only when it is one: named `torrc*`, placed in `/etc/tor/`, a
+  `*.conf` under a `torrc.d` directory, or (windows up to 1 MiB) text whose uncommented lines
+  are mostly tor options (at least `MIN_KEYWORDS` distinct ones, and at least
+  `MIN_OPTION_SHARE` of the lines that are neither blank nor comments). Prose never reaches
+  that density: a changelog, a manual or a mail server's configuration has lines that begin
+  with `User`, `Address` or `Log`, among many more that do not (1.2.0; before, three such
+  lines anywhere in the window were enough, and package changelogs became torrcs).
 * Parsing follows tor's config reader: keywords case-insensitive after leading whitespace,
   `#` comments, C-style quoted values, a trailing backslash continues the line, `%include`
   is a directive, each `HiddenServicePort` belongs to the `HiddenServiceDir` before it.
   Commented-out known options are reported with active=False (they show intent), and so is
-  everything in sample/example configs (`*.sample*`, `*.example*`, `*.in`, `*.in-staging`).
+  everything in sample/example configs (`*.sample*`, `*.example*`, `*.in`, `*.in-staging`)
+  and in a package's defaults file (tor's `--defaults-torrc`, e.g. Debian's
+  `tor-service-defaults-torrc`): the vendor's defaults are not the operator's configuration.
 * Onion addresses anywhere: v3 (56 base32 chars) is `valid` when its checksum matches
   (rend-spec-v3: base32(pubkey || sha3_256(".onion checksum" || pubkey || 0x03)[:2] || 0x03)),
   v2 (16 chars) by format only.
@@ -29,8 +35,9 @@ from extractors._text import LineCounter, View, views
 from extractors.base import Extractor, Finding, Source
 
 NAME = "tor"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 MIN_KEYWORDS = 3
+MIN_OPTION_SHARE = 0.5
 CONTENT_SNIFF_MAX = 1 << 20
 
 KEYWORDS = frozenset(k.lower() for k in """
@@ -70,7 +77,7 @@ _B32 = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 _LINE_WORD = rb"[ \t]*#?[ \t]*([A-Za-z][A-Za-z0-9]{2,40})[ \t]"
 _LINE_KW_FIRST = re.compile(_LINE_WORD)
 _LINE_KW_NEXT = re.compile(rb"\n" + _LINE_WORD)
-_SAMPLE = re.compile(r"\.sample|\.example|\.in(?:-|$)|-staging$", re.IGNORECASE)
+_SAMPLE = re.compile(r"\.sample|\.example|\.in(?:-|$)|-staging$|defaults", re.IGNORECASE)
 _FINGERPRINT_FILE = re.compile(rb"([A-Za-z0-9]{1,19}) ([0-9A-F]{40})\r?\n?\Z")
 
 
@@ -125,9 +132,28 @@ def _is_torrc(source: Source, data: bytes) -> bool:
     path = (source.path or "").lower()
     if name.startswith("torrc") or (name.endswith(".conf") and "/torrc.d/" in f"/{path}"):
         return True
-    if len(data) > CONTENT_SNIFF_MAX:
+    if posixpath.dirname("/" + path.lstrip("/")) == "/etc/tor" and source.member is None:
+        return True
+    if len(data) > CONTENT_SNIFF_MAX or len(line_keywords(data)) < MIN_KEYWORDS:
         return False
-    return len(line_keywords(data)) >= MIN_KEYWORDS
+    return options_dominate(data)
+
+
+def options_dominate(data: bytes) -> bool:
+    """True when tor options are at least `MIN_OPTION_SHARE` of the uncommented lines and
+    `MIN_KEYWORDS` distinct options occur among them (what a torrc has and prose never does)."""
+    lines = options = 0
+    seen: set[bytes] = set()
+    for raw in data.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        lines += 1
+        word = line.split(None, 1)[0].lower()
+        if word == b"%include" or word.decode("ascii", "replace") in KEYWORDS:
+            options += 1
+            seen.add(word)
+    return len(seen) >= MIN_KEYWORDS and options >= MIN_OPTION_SHARE * lines
 
 
 def line_keywords(data: bytes) -> set[str]:

@@ -283,6 +283,20 @@ def findings(b: Builder) -> None:
             _finding_para(b, table, sec, eid, ex, bounds_for(ev.get("bounds", []), table))
         if none_found:
             b.para(f"On Exhibit {ex} I found {listing(none_found)}.")
+        _installed_software(b, ev.get("installed_software", {}), ex)
+
+
+def _installed_software(b: Builder, sw: dict, ex: str) -> None:
+    """Hits of YARA rules tagged `software`: what is installed, not findings (issue 16)."""
+    if not sw.get("rules"):
+        return
+    b.add(doc.Heading(3, f"Installed software on Exhibit {ex} (YARA rules tagged software)"))
+    for item in sw["rules"]:
+        files = item["files"]
+        shown = ", ".join(item["paths"][:5])
+        b.para(f"The rule {item['rule']}, which says which software is installed, matched "
+               f"{b.num(files, ('file', 'files'))} on Exhibit {ex}, among them {shown}. These matches are not "
+               f"counted among the YARA findings above.")
 
 
 def _category_parts(b: Builder, table: str, sec: dict, bounds: list[dict]) -> list[str]:

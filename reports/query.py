@@ -8,7 +8,7 @@ number in summary.json and in the report; `run` is the one place that evaluates 
 Grammar: TABLE [where COND (and COND)*] | count [distinct COL(, COL)*]
          TABLE [where COND (and COND)*] | sum COL   (the total of an integer column, nulls as 0)
 COND: COL = 'text' | COL = true|false | COL is null | COL is not null | COL contains 'text' |
-      COL has 'text' (a list column with that element)
+      COL has 'text' (a list column with that element) | COL lacks 'text' (without it)
 (`contains` is case-insensitive; `count distinct COL` skips nulls like SQL;
 `count distinct A, B` counts distinct (A, B) tuples, null being a value).
 """
@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 @dataclass(frozen=True, slots=True)
 class Cond:
     column: str
-    op: str  # "=", "is null", "is not null", "contains", "has"
+    op: str  # "=", "is null", "is not null", "contains", "has", "lacks"
     value: str | bool | None = None
 
     def text(self) -> str:
@@ -40,11 +40,12 @@ class Cond:
             return pc.is_null(col)
         if self.op == "is not null":
             return pc.is_valid(col)
-        if self.op == "has":  # a list column holding the value
+        if self.op in ("has", "lacks"):  # a list column holding (or not holding) the value
             flat = pc.list_flatten(col)
             parents = pc.list_parent_indices(col)
             hit = pc.unique(pc.filter(parents, pc.fill_null(pc.equal(flat, pa.scalar(self.value, flat.type)), False)))
-            return pc.is_in(pa.array(range(len(col)), pa.int64()), value_set=hit.cast(pa.int64()))
+            has = pc.is_in(pa.array(range(len(col)), pa.int64()), value_set=hit.cast(pa.int64()))
+            return has if self.op == "has" else pc.invert(has)
         if self.op == "contains":
             return pc.fill_null(pc.match_substring(col, str(self.value), ignore_case=True), False)
         return pc.fill_null(pc.equal(col, pa.scalar(self.value, col.type)), False)

@@ -36,6 +36,10 @@ SPECIAL = {
         "onions": ((eq("kind", "onion"),), ("value",)),
     },
 }
+# YARA rules tagged `software` say which software is installed (`/usr/bin/tor` is tor): their
+# hits are listed as installed software, never counted as findings (issue 16).
+SOFTWARE_TAG = "software"
+FINDING_SCOPE = {"yara": (Cond("tags", "lacks", SOFTWARE_TAG),)}
 FILE_STATUSES = ("scanned", "skipped", "error")
 ACCOUNTING_KEYS = ("files_seen", "files_scanned", "files_skipped", "files_errored", "image_bytes",
                    "allocated_bytes", "unallocated_scanned_bytes", "unreadable_bytes")
@@ -58,6 +62,9 @@ def _values(table: pa.Table | None, column: str) -> list:
 
 def _table_section(case: CaseData, counter: Counter, name: str, base: tuple[Cond, ...]) -> dict:
     table = case.tables.get(name)
+    scope = FINDING_SCOPE.get(name, ())
+    if table is not None and all(c.column in table.column_names for c in scope):
+        base = base + scope
     out: dict = {"present": table is not None, "total": counter.counted(Query(name, base))}
     for cols in DISTINCT.get(name, ()):
         if table is not None and all(c in table.column_names for c in cols):
@@ -126,6 +133,24 @@ def _harvest_lists(case: CaseData, counter: Counter, evidence_id: str) -> dict:
             "addresses": counter.counted(Query(q.table, q.where, total="addresses")), "query": q.text()}
 
 
+def _installed_software(case: CaseData, counter: Counter, evidence_id: str) -> dict:
+    """Hits of `software` YARA rules, per rule: how many files, a few of their paths."""
+    table = case.tables.get("yara")
+    out: dict = {"rules": []}
+    if table is None or "tags" not in table.column_names or table.num_rows == 0:
+        return out
+    base = (eq("evidence_id", evidence_id), Cond("tags", "has", SOFTWARE_TAG))
+    hits = counter.rows(Query("yara", base), ["rule", "path"])
+    if hits is None or hits.num_rows == 0:
+        return out
+    for rule in sorted(set(hits.column("rule").to_pylist())):
+        q = Query("yara", base + (eq("rule", rule),), ("path",))
+        paths = sorted({p for r, p in zip(hits.column("rule").to_pylist(), hits.column("path").to_pylist())
+                        if r == rule and p is not None})
+        out["rules"].append({"rule": rule, "files": counter.counted(q), "paths": paths[:10]})
+    return out
+
+
 def build_summary(case: CaseData) -> dict:
     counter = Counter(case.tables)
     evidence = {}
@@ -142,6 +167,7 @@ def build_summary(case: CaseData) -> dict:
             "accounting": _accounting(case, eid),
             "findings": {name: _table_section(case, counter, name, base) for name in case.finding_tables},
             "harvest_lists": _harvest_lists(case, counter, eid),
+            "installed_software": _installed_software(case, counter, eid),
             "limitations": _limitations(case, counter, base),
             "bounds": bounds_section(counter, base),
         }

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from extractors.base import Extractor, Finding, LimitReached, Source
+from extractors.harvest import AddressTally
 from seized.tables import worker_schema
 
 OVERLAP = 64 * 1024
@@ -165,7 +166,7 @@ def scan_window(
     ctx: ObjectContext,
     extractors: tuple[Extractor, ...],
     rows: Rows,
-    addresses: list[str],
+    addresses: AddressTally,
 ) -> None:
     """Run each extractor over one window and keep the findings this window owns."""
     source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime,
@@ -184,7 +185,7 @@ def scan_window(
         cols = _columns(kept, ext.finding, ctx, window, ext.name, ext.version)
         rows.add(ext.table, cols)
         if ext.table == "emails":
-            addresses.extend(cols["address"])
+            addresses.add(window.data, kept)
 
 
 def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable, cls: type,

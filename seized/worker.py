@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.ipc
 
-from extractors.harvest import HarvestList, judge_harvest_list
+from extractors.harvest import VERSION as HARVEST_VERSION, AddressTally, HarvestList, judge_harvest_list
 from extractors.registry import EXTRACTORS
 from ingest.problems import one_line
 from ingest import containers
@@ -149,7 +149,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
                         _file_offset_map(task), mtime=task.mtime)
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     keep_for_containers: list[bytes] | None = [] if options.containers else None
-    addresses: list[str] = []
+    addresses = AddressTally()
     result = {"index": task.index, "md5": None, "sha1": None, "sha256": None, "status": "scanned", "skip_reason": None}
 
     if ref.size > task.volume.length:
@@ -196,7 +196,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
     """
     reader = _reader(image)
     mapped = 0
-    addresses: list[str] = []
+    addresses = AddressTally()
     for file_off, vol_off, length in task.ref.runs:
         length = max(0, min(length, task.volume.length - vol_off))
         if not length:
@@ -215,7 +215,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
     return result
 
 
-def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: list[str]) -> None:
+def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: AddressTally) -> None:
     scan_window(window, ctx, EXTRACTORS, rows, addresses)
     if rules is not None:
         from extractors.yara_scan import YaraFinding, YaraScanError, scan_yara, yara_externals
@@ -239,14 +239,14 @@ def _yara_version() -> str:
     return yara.__version__
 
 
-def _harvest(ctx: ObjectContext, addresses: list[str], rows: Rows) -> None:
-    if not addresses:
+def _harvest(ctx: ObjectContext, addresses: AddressTally, rows: Rows) -> None:
+    if not addresses.addresses:
         return
-    verdict = judge_harvest_list(addresses, ctx.size or 0)
+    verdict = judge_harvest_list(addresses.addresses, ctx.size or 0, addresses.bare)
     if verdict is None:
         return
     add_findings(rows, "harvest_lists", ctx, [verdict], HarvestList, Window(b"", 0, 0, 0, True, 0),
-                 "harvest_lists", "1")
+                 "harvest_lists", HARVEST_VERSION)
 
 
 def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: int,
@@ -262,7 +262,7 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
         # A decompressed tar is nothing but its members (plus headers): scanning both would
         # count every finding twice. A tar file on disk is still scanned as bytes, for image offsets.
         if not (item.nested and containers.kind_of(item.data) == "tar"):
-            addresses: list[str] = []
+            addresses = AddressTally()
             blocks = (item.data[i:i + READ_BLOCK] for i in range(0, len(item.data), READ_BLOCK))
             for window in windows(blocks):
                 _scan_window(window, ctx, rules, rows, addresses)
@@ -287,7 +287,7 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
     if read_end < task.hi:
         rows.error(ctx, "unallocated", f"could not read image bytes {read_end}..{task.hi}")
     # line numbers mean nothing in unallocated space
-    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, [])
+    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, AddressTally(judged=False))
 
 
 def _same_offset(offset: int) -> int:

@@ -95,3 +95,28 @@ def test_combo_runs_told_by_newline_gaps():
         ("a", 1, b"a"), ("b", 2, b"b"), ("c", 4, b"c"), ("q", 5, b"q")]
     first_line = b"x:1\ny:2\nz:3\n"
     assert [c.offset for c in creds(first_line)] == [0, 4, 8]
+
+
+# -- issue 16: field tables, paths and account files are not credentials -----------------------
+
+@pytest.mark.parametrize("data", [
+    b"".join(b"/usr/share/man/man3/Mail::DKIM::%d.3pm.gz\n" % i for i in range(20)),  # dpkg .list
+    b"".join(b"FUNC:_ZNSt11logic_error%dEv@@GLIBCXX_3.4.%d\n" % (i, i) for i in range(20))
+    + b"".join(b"OBJECT:_ZTVSt%d@@GLIBCXX_3.4\n" % i for i in range(20)),  # libstdc++ symbols
+    b"root:*::\ndaemon:*::\nbin:*::\nsys:*::\nadm:*::admin\nmail:!::\nadmin:!::\n",  # gshadow
+    b"root:!:19800:0:99999:7:::\ndaemon:*:19800:0:99999:7:::\nbin:*:19800:0:99999:7:::\n",  # shadow, locked
+    b"$config_directory:d:root:-:755:u\n$daemon_directory:d:root:-:755:u\n$data_directory:d:$mail_owner:-:700:uc\n",
+    b"a.button.icon:before,\nbutton.btn:before,\n.mce-visualblocks:not([dir=rtl]) p,\n",  # CSS
+    b"Acquire::http::Proxy \"x\";\nAPT::Periodic::Update \"1\";\nDir::Cache \"/var\";\n",  # apt.conf
+    b"2001:200::,2001:200:ffff:ffff::,JP\n2001:208::,2001:208:ffff::,SG\n2001:218::,2001:218:ffff::,JP\n",
+    b"XRequest.1:X_CreateWindow\nXRequest.2:X_ChangeWindowAttributes\nXRequest.3:X_GetWindowAttributes\n"
+    b"XRequest.4:X_DestroyWindow\nXRequest.5:X_DestroySubwindows\n",
+])
+def test_stock_system_files_are_not_credentials(data):
+    assert creds(data) == []
+
+
+def test_documentation_url_pairs_are_not_credentials():
+    assert creds(b"new URL('https://user:pass@sub.example.com:8080/p')\nmysql://dbuser:dbpass@localhost/db\n") == []
+    assert creds(b"http://www.cnn.com:USArticle1840@evil.example.com/\n") == []
+    assert [c.username for c in creds(b"ftp://bob:s3cret@ftp.example.com/")] == ["bob"]

@@ -82,3 +82,22 @@ def test_utf16le_after_a_latin1_letter_stays_little_endian():
     r = list(extract(data, S))
     assert [(f.address, f.encoding) for f in r] == [("alice@example.org", "utf-16le"), ("bob@example.net", "utf-16le")]
     assert all(data[f.offset:].startswith(f.raw.encode("utf-16-le")) for f in r)
+
+
+def test_credits_files_are_not_harvest_lists():
+    """Issue 16: names, roles and years around each address make a credits file, not a list."""
+    from extractors import emails
+    from extractors.base import Source
+    from extractors.harvest import AddressTally
+
+    def verdict(data: bytes):
+        tally = AddressTally()
+        tally.add(data, emails.extract(data, Source("ev", "/x", None, "x", len(data))))
+        return judge_harvest_list(tally.addresses, len(data), tally.bare)
+
+    credits = b"".join(b"Copyright 19%02d Developer Number%d <dev%d@example%d.org>\n" % (i, i, i, i) for i in range(30))
+    authors = b"".join(b"Person %d <p%d@ex%d.com>   (translations)\n" % (i, i, i) for i in range(30))
+    bare = b"".join(b"p%d@ex%d.com\n" % (i, i) for i in range(30))
+    combos = b"".join(b"p%d@ex%d.com:secret%d\n" % (i, i, i) for i in range(30))
+    assert verdict(credits) is None and verdict(authors) is None
+    assert verdict(bare) is not None and verdict(combos) is not None

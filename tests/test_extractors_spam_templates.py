@@ -73,3 +73,25 @@ def test_fast_brand_scan_equals_the_brand_regex(parts):
     text = "".join(parts).encode()
     want = [(m.start(), m.end()) for m in mod._BRANDS_RE.finditer(text)]
     assert [(m.start(), m.end()) for m in mod._brand_hits(text, mod._BRANDS_RE)] == want
+
+
+# -- issue 16: what a stock Debian system holds is not a template ------------------------------
+
+def test_programs_and_docs_with_brands_and_braces_are_not_templates():
+    shell = (b"#!/bin/sh\n# xdg-open: opens a file or URL in the user's preferred application\n"
+             b"for f in {a,b}/{c|d}.txt {x|y}; do echo \"${name}\" https://www.microsoft.com Apple Google; done\n")
+    perl = (b"package Mail::SpamAssassin::Conf;\nuse strict;\nmy $x = $self->{$name};\nmy $y = {a|b};\n"
+            b"# see http://wiki.apache.org/ Viagra PayPal Microsoft\nsub new {\n  return {$domain};\n}\n1;\n")
+    changelog = (b"tor (0.4.9) unstable; urgency=medium\n\n  * {Fix|Fixes} a crash on Windows and Apple {mac|ios}.\n"
+                 b"  * Winner of congratulations https://bugs.torproject.org/1 Google iPhone\n\n -- Maint <m@d.org>\n")
+    html_doc = (b"<!DOCTYPE html><html><body><p>Use template literals:</p><pre><code>`Hello ${name}`</code></pre>"
+                b"<a href='https://nodejs.org/'>Node</a> on Windows and Google Chrome</body></html>")
+    for data in (shell, perl, changelog, html_doc):
+        assert list(extract(data, S)) == [], data[:40]
+
+
+def test_a_message_with_mailer_macros_is_a_template():
+    headers = (b"From: \"Pfizer\" <[-email-]>\nTo: %TO_EMAIL%\nSubject: V1agra for [-name-]\n\n"
+               b"<html><body><a href=\"http://rx.example.ru/\">Viagra</a></body></html>\n")
+    (f,) = list(extract(headers, S))
+    assert f.reasons[0] == "message headers" and "Viagra" in f.brands and "Pfizer" in f.brands

@@ -114,3 +114,28 @@ def test_line_keywords_equal_the_line_start_pattern(data: bytes) -> None:
     """The newline-led scan finds the same first words as `(?m)^` tried at every byte."""
     want = {m.group(1).lower().decode("ascii") for m in _LINE_START_KW.finditer(data)} & KEYWORDS
     assert line_keywords(data) == want
+
+
+# -- issue 16: a torrc is a torrc by name, place or density, never prose -----------------------
+
+def test_changelog_prose_starting_lines_with_options_is_not_a_torrc():
+    prose = (b"Changes in version 0.4.8:\n  o Minor features:\n"
+             b"User accounts are now checked earlier when the service starts.\n"
+             b"Address resolution was made faster for IPv6 relays on the network.\n"
+             b"Log messages about bootstrapping were made clearer for users.\n"
+             b"Nickname lookups ignore case now.\nSeveral bugs were fixed in this release.\n"
+             b"Thanks to everyone who reported them.\nMore details are on the website.\n")
+    assert [f for f in run(prose, "/usr/share/doc/tor/NEWS") if f.kind != "onion"] == []
+
+
+def test_dense_options_make_a_torrc_and_place_counts():
+    conf = b"ControlPort 9052\nCookieAuthentication 1\nClientOnionAuthDir /var/lib/tor/authdir\n"
+    assert [f.name for f in run(conf, "/usr/local/etc/gw/65_gateway.conf") if f.active] == \
+        ["ControlPort", "CookieAuthentication", "ClientOnionAuthDir"]
+    assert [f.name for f in run(b"SocksPort 9050\n", "/etc/tor/custom") if f.active] == ["SocksPort"]
+
+
+def test_a_package_defaults_torrc_is_not_the_operators_configuration():
+    defaults = b"DataDirectory /var/lib/tor\nPidFile /run/tor/tor.pid\nRunAsDaemon 1\nUser debian-tor\nSocksPort 9050\n"
+    r = run(defaults, "/usr/share/tor/tor-service-defaults-torrc")
+    assert r and not [f for f in r if f.active]

@@ -17,6 +17,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -81,7 +82,7 @@ def _texts(case: Path, folder: str = "report") -> dict[str, str]:
 # -- an independent evaluator of the summary's query text -------------------------------------
 
 _QUERY = re.compile(r"^(?P<table>\w+)(?: where (?P<where>.*?))? \| (?:count(?: distinct (?P<cols>[\w, ]+))?|sum (?P<sum>\w+))$")
-_COND = re.compile(r"^(?P<col>\w+) (?:(?P<null>is (?:not )?null)|(?P<op>=|contains|has) "
+_COND = re.compile(r"^(?P<col>\w+) (?:(?P<null>is (?:not )?null)|(?P<op>=|contains|has|lacks) "
                    r"(?:'(?P<s>(?:[^']|'')*)'|(?P<b>true|false)))$")
 
 
@@ -92,7 +93,7 @@ def _evaluate(case: Path, query: str) -> int:
     if not path.is_file():
         return 0
     table = pq.read_table(path)
-    for cond in re.split(r" and (?=\w+ (?:=|is|contains|has) )", m["where"]) if m["where"] else []:
+    for cond in re.split(r" and (?=\w+ (?:=|is|contains|has|lacks) )", m["where"]) if m["where"] else []:
         c = _COND.match(cond)
         assert c, f"unparseable condition {cond!r} in {query!r}"
         col = table.column(c["col"])
@@ -104,9 +105,11 @@ def _evaluate(case: Path, query: str) -> int:
             keep = pc.match_substring(col, c["s"].replace("''", "'"), ignore_case=True)
         elif c["op"] == "has":
             keep = [c["s"].replace("''", "'") in (v or []) for v in col.to_pylist()]
+        elif c["op"] == "lacks":
+            keep = [c["s"].replace("''", "'") not in (v or []) for v in col.to_pylist()]
         else:
             keep = pc.equal(col, c["s"].replace("''", "'"))
-        table = table.filter(pc.fill_null(keep, False) if not isinstance(keep, list) else keep)
+        table = table.filter(pc.fill_null(keep, False) if not isinstance(keep, list) else pa.array(keep, pa.bool_()))
     if m["sum"]:
         return sum(v or 0 for v in table.column(m["sum"]).to_pylist())
     if not m["cols"]:

@@ -131,7 +131,7 @@ def test_meta_and_tags_from_a_shipped_rule():
     assert f.tags == []
     (t,) = {tuple(f.tags) for f in scan_yara(rules, b"HiddenServicePort 80 127.0.0.1:80", EXT, 10, 10)
             if f.rule == "tor_user"}
-    assert t == ("high",)
+    assert t == ("high", "software")  # software: says which software uses Tor (issue 16)
 
 
 def test_per_rule_cap_yields_limit_reached():

@@ -26,6 +26,7 @@ rule unix_crypt_hash_entry {
     source      = "seized rules/credentials/seized_credentials.yar"
     reference   = "https://man7.org/linux/man-pages/man5/shadow.5.html"
     license     = "Apache-2.0"
+    changed     = "2026-12-06: the system's own account database (/etc/shadow, /etc/gshadow and their - backups) is left to the accounts table; a hash line anywhere else (a dump, a copied shadow) still matches"
 
   strings:
     $md5crypt = /:\$1\$[.\/0-9A-Za-z]{1,8}\$[.\/0-9A-Za-z]{22}:/
@@ -34,7 +35,7 @@ rule unix_crypt_hash_entry {
     $bcrypt   = /:\$2[aby]\$[0-9]{2}\$[.\/0-9A-Za-z]{53}:/
 
   condition:
-    any of them
+    any of them and not (filepath matches /^\/etc\/g?shadow-?$/)
 }
 
 rule htpasswd_apr1_entry {
@@ -54,20 +55,17 @@ rule htpasswd_apr1_entry {
 
 rule pem_private_key {
   meta:
-    description = "PEM or OpenSSH private key block (SSH host/user keys, TLS keys)"
+    description = "PEM or OpenSSH private key block (SSH host/user keys, TLS keys): the BEGIN line followed by a base64 body; not under /usr/share/doc (packages' example keys)"
     author      = "seized"
     source      = "seized rules/credentials/seized_credentials.yar"
     reference   = "https://www.rfc-editor.org/rfc/rfc7468"
     license     = "Apache-2.0"
+    changed     = "2026-12-06: a key needs its base64 body (was: the BEGIN line alone, which every TLS/SSH library and tool carries as a constant: libgnutls, ssh-keygen, libgio); documentation examples and keys compiled into ELF binaries or ar archives (libgnutls's self-test vectors) excluded"
 
   strings:
-    $openssh   = "-----BEGIN OPENSSH PRIVATE KEY-----"
-    $rsa       = "-----BEGIN RSA PRIVATE KEY-----"
-    $ec        = "-----BEGIN EC PRIVATE KEY-----"
-    $dsa       = "-----BEGIN DSA PRIVATE KEY-----"
-    $pkcs8     = "-----BEGIN PRIVATE KEY-----"
-    $encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+    $key = /-----BEGIN (OPENSSH |RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----\r?\n([A-Za-z0-9-]{1,32}: [^\r\n]{1,200}\r?\n)*(\r?\n)?[A-Za-z0-9+\/=]{40,76}\r?\n/
 
   condition:
-    any of them
+    $key and not (filepath matches /^\/usr\/share\/doc\//)
+      and not (uint32(0) == 0x464c457f or uint32(0) == 0x72613c21)  // ELF or ar: a library's compiled-in self-test keys
 }

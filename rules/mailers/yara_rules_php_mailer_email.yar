@@ -3,7 +3,9 @@
     files email/Email_PHP_Mailer.yar and malware/MALW_Mailers.yar.
     This Yara ruleset is under the GNU-GPLv2 license (http://www.gnu.org/licenses/gpl-2.0.html) and open to any user or
     organization, as long as you use it under this license. Licence text: rules/LICENSES/Yara-Rules_GPL-2.0.txt
-    Changes by seized: meta fields description/source/reference/license added; strings and conditions unchanged.
+    Changes by seized: meta fields description/source/reference/license added; Email_Generic_PHP_Mailer_Script
+    unchanged; PM_Email_Sent_By_PHP_Script's strings rewritten as header lines (see its `changed` meta and
+    rules/SOURCES.md).
 */
 rule Email_Generic_PHP_Mailer_Script
 {
@@ -84,10 +86,11 @@ rule PM_Email_Sent_By_PHP_Script
     source = "Yara-Rules/rules malware/MALW_Mailers.yar"
     reference = "https://github.com/Yara-Rules/rules/blob/master/malware/MALW_Mailers.yar"
     license = "GPL-2.0"
+    changed = "2026-12-06 by seized: the strings must be mail header lines (was: the bare words anywhere, and /usr/bin/php, which every PHP CLI script, the php binary, pear, pecl and php.ini carry); /usr/bin/php replaced by the X-Mailer: PHP/x header"
   strings:
-    $php1="X-PHP-Script" fullword
-    $php2="X-PHP-Originating-Script" fullword
-    $php3="/usr/bin/php" fullword
+    $php1 = /\nX-PHP-Script:[ \t]/
+    $php2 = /\nX-PHP-Originating-Script:[ \t]/
+    $php3 = /\nX-Mailer:[ \t]*PHP\/[0-9]/
 
   condition:
     any of them

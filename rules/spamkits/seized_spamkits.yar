@@ -102,6 +102,7 @@ rule pharma_spam_content {
     source      = "seized rules/spamkits/seized_spamkits.yar"
     reference   = "https://blogs.microsoft.com/blog/2011/03/17/taking-down-botnets-microsoft-and-the-rustock-botnet/"
     license     = "Apache-2.0"
+    changed     = "2026-12-06: a spam filter's rule set (SpamAssassin's body/describe/score lines) describes spam, it is not spam"
 
   strings:
     $d_viagra   = "viagra" nocase
@@ -113,6 +114,8 @@ rule pharma_spam_content {
     $l_pfizer   = "pfizer" nocase
     $l_pills    = "generic pills" nocase
 
+    $sa_rule    = /\n(lang[ \t]+[A-Za-z_]{2,8}[ \t]+)?(body|rawbody|header|uri|full|meta|describe|score|tflags)[ \t]+[A-Z][A-Z0-9_]{2,}[ \t]/
+
   condition:
-    2 of ($d_*) and any of ($l_*)
+    2 of ($d_*) and any of ($l_*) and #sa_rule < 3
 }

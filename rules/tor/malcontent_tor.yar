@@ -3,9 +3,11 @@
     files rules/net/p2p/tor.yara and rules/c2/addr/tor_onion.yara.
     Copyright the malcontent authors. Licensed under the Apache License, Version 2.0.
     Licence text: rules/LICENSES/Apache-2.0_malcontent.txt
-    Changes by seized: meta fields author/source/reference/license added; strings and conditions unchanged.
+    Changes by seized: meta fields author/source/reference/license added; tag `software` added to tor_user
+    (it says which software uses Tor: /usr/bin/tor, libtorsocks; its hits are listed as installed software,
+    not as findings); hardcoded_onion dropped (see rules/SOURCES.md); strings and conditions unchanged.
 */
-rule tor_user: high {
+rule tor_user: high software {
   meta:
     ref_eleanor = "https://www.malwarebytes.com/blog/news/2016/07/new-mac-backdoor-malware-eleanor"
     description = "Makes use of the TOR/.onion protocol"
@@ -32,20 +34,4 @@ rule tor_user: high {
 
   condition:
     filesize < 20971520 and (any of ($t_tor_addr, $t_hidden_service_port, $t_go, $t_rust, $t_relay, $t_tor2web) or #t_tor > #not_bug) and not $not_drop
-}
-
-rule hardcoded_onion: high {
-  meta:
-    description = "Contains hardcoded TOR onion address"
-    author      = "malcontent authors (Chainguard)"
-    source      = "chainguard-dev/malcontent rules/c2/addr/tor_onion.yara"
-    reference   = "https://github.com/chainguard-dev/malcontent/blob/main/rules/c2/addr/tor_onion.yara"
-    license     = "Apache-2.0"
-
-  strings:
-    $ref        = /[a-z0-9]{56}\.onion/
-    $not_listen = "listen.onion"
-
-  condition:
-    $ref and none of ($not*)
 }

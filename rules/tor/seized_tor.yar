@@ -24,17 +24,24 @@ rule torrc_hidden_service_config {
 
 rule torrc_client_or_relay_config {
   meta:
-    description = "torrc (or torrc.d drop-in) with at least two active Tor client/relay options (SocksPort, ControlPort, ORPort, ...)"
+    description = "torrc (or torrc.d drop-in) with at least two active Tor client/relay options (SocksPort, ControlPort, ORPort, ...) written as tor reads them: at the start of a line, with a value of the option's shape; not a package's defaults torrc"
     author      = "seized"
     source      = "seized rules/tor/seized_tor.yar"
     reference   = "https://2019.www.torproject.org/docs/tor-manual.html.en"
     license     = "Apache-2.0"
+    changed     = "2026-12-06: options at column 0 with typed values (was: any indentation, any word after), so changelogs and the HTML manual, whose indented prose starts lines with option names, no longer match; files named *defaults* (tor's --defaults-torrc, shipped by the package) are the vendor's, not the operator's"
 
   strings:
-    $opt = /\n[ \t]*(SocksPort|ControlPort|ORPort|DirPort|TransPort|DNSPort|ExitPolicy|ExitRelay|HashedControlPassword|CookieAuthentication|ClientOnionAuthDir|UseBridges|ExitNodes|EntryNodes|HiddenServiceDir)[ \t]+[^\s#]/
+    $port   = /\n(SocksPort|ControlPort|ORPort|DirPort|TransPort|DNSPort)[ \t]+(auto|unix:|[0-9]|\[)/
+    $flag   = /\n(ExitRelay|CookieAuthentication|UseBridges)[ \t]+[01][ \t]*\r?\n/
+    $policy = /\nExitPolicy[ \t]+(accept|reject)6?[ \t]/
+    $hashed = /\nHashedControlPassword[ \t]+16:[0-9A-Fa-f]{20}/
+    $auth   = /\nClientOnionAuthDir[ \t]+\//
+    $nodes  = /\n(ExitNodes|EntryNodes)[ \t]+[{$]/
+    $hs     = /\nHiddenServiceDir[ \t]+\//
 
   condition:
-    #opt >= 2
+    (#port + #flag + #policy + #hashed + #auth + #nodes + #hs) >= 2 and not (filename matches /defaults/)
 }
 
 rule tor_hs_ed25519_secret_key {
