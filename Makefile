@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SYSTEM_TOOLS := fls:sleuthkit ewfacquire:ewf-tools mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
   mkfs.fat:dosfstools mcopy:mtools mkntfs:ntfs-3g ntfscp:ntfs-3g sfdisk:fdisk mkfs.xfs:xfsprogs \
   yara:yara unshare:util-linux strace:strace ip:iproute2 \
-  cryptsetup:cryptsetup-bin chromium:chromium
+  cryptsetup:cryptsetup-bin chromium:chromium xmllint:libxml2-utils
 DEMO_DIR := demo
 
 .PHONY: setup system-packages demo test bench clean

@@ -322,6 +322,8 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             journal.save(run_unit(unit, options))
             progress.advance(unit.nbytes)
         return "in process"
+    if not hasattr(cluster, "client"):  # loopback is down: local processes over pipes (seized.offline)
+        return cluster.run(todo, options, journal, progress, _unit_failed)
     from distributed import as_completed
 
     from seized.cluster import workers_share
@@ -565,7 +567,10 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
         if cluster is None and (req.workers != 0 or req.scheduler):
             from seized.cluster import BackgroundCluster
 
-            cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
+            from seized.offline import local_workers
+
+            cluster = (BackgroundCluster(req.workers, req.scheduler, specs, say) if req.scheduler  # starts while
+                       else local_workers(req.workers, say))  # we plan; without TCP when loopback is down
         return _scan_case(req, specs, journal, cluster, rule_set, started, failures, say, warn)
     finally:
         if cluster is not None:
