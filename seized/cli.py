@@ -290,6 +290,42 @@ def query(case, sql, as_csv, as_json, debug) -> None:
         raise
 
 
+@cli.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["bulk_extractor", "dfxml", "bodyfile", "case-uco", "csv", "jsonl"]),
+              help="bulk_extractor feature files, DFXML, TSK body file, CASE/UCO JSON-LD, or CSV / JSON Lines tables.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write (created; must be new or empty).")
+@click.option("--table", "tables", multiple=True,
+              help="Table to export (repeatable; csv, jsonl and case-uco findings; default: every table).")
+@click.option("--reveal-secrets", is_flag=True,
+              help="csv/jsonl: write passwords as found (examiner's working copy; key material never).")
+@click.option("--debug", is_flag=True, hidden=True)
+def export(case, fmt, out, tables, reveal_secrets, debug) -> None:
+    """Export the case for other tools; every file written is recorded in manifest.json.
+
+    \b
+    FORMATS
+      bulk_extractor  OUT/EVIDENCE_ID/{email,domain,url,ip}.txt, *_histogram.txt, report.xml
+      dfxml           OUT/seized.dfxml (one fileobject per file, image hashes, creator)
+      bodyfile        OUT/seized.body (for `mactime -b`)
+      case-uco        OUT/seized-case.jsonld (CASE 1.x: evidence, files, findings)
+      csv, jsonl      OUT/TABLE.csv / .jsonl (secrets redacted unless --reveal-secrets)
+
+    \b
+    `seized verify CASE` re-checks every exported file against the SHA-256 in manifest.json.
+    """
+    from exports.run import ExportError, export_case
+
+    manifest = _open_case(case)
+    try:
+        written = export_case(case, manifest, fmt, out, list(tables) or None, reveal_secrets)
+    except ExportError as exc:
+        _fail(str(exc))
+    _say(f"export {fmt}: {len(written)} file(s) in {out}, recorded in {case / 'manifest.json'}")
+
+
 def main() -> None:
     os.umask(0o077)  # every folder and file of a case is the examiner's alone (workers inherit it)
     try:
