@@ -93,7 +93,7 @@ class PipeWorkers:
                     journal.save(failed(unit, f"unit failed: {one_line(exc)}"))
                 if not journal.done(unit.id):
                     journal.save(failed(unit, "unit failed: its worker's journal entry is missing"))
-                progress.advance(unit.nbytes)
+                progress.advance(unit.nbytes, unit.image.path)
         return "written by local processes over pipes (no network)"
 
     def close(self, wait: bool = True) -> None:
