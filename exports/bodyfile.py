@@ -59,9 +59,8 @@ def line(row: dict) -> str:
 
 
 def write(ctx: "ExportContext") -> list[Path]:
-    con, manifest, out, tables, version, case = ctx.con, ctx.manifest, ctx.out, ctx.tables, ctx.version, ctx.case
-    path = out / "seized.body"
+    path = ctx.out / "seized.body"
     with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
-        for batch in table_batches(case / "tables" / "files" / "part-0.parquet", COLUMNS):
+        for batch in table_batches(ctx.table_paths["files"], COLUMNS):
             fh.writelines(line(r) for r in batch.to_pylist() if r["name"] not in (".", ".."))
     return [path]

@@ -86,51 +86,58 @@ def forensic_path(row: dict) -> str:
     return f"{escape(row['path'])}{FILE_SEPARATOR}{offset}"
 
 
-# feature file -> SQL giving (evidence_id, volume, inode, stream, path, member, offset, image_offset,
+# feature file -> SQL (parts joined by UNION ALL, one table each) giving (evidence_id, volume, inode, stream, path, member, offset, image_offset,
 # feature, context) rows in table order
 _FEATURES = {
-    "email": ("emails", "SELECT {prov}, address AS feature, coalesce(raw, address) AS context FROM emails"),
-    "domain": ("indicators", "SELECT {prov}, value AS feature, context FROM indicators WHERE kind IN ('domain', 'onion') "
-                             "UNION ALL SELECT {prov}, domain AS feature, coalesce(raw, address) AS context FROM emails "
-                             "WHERE domain IS NOT NULL"),
-    "url": ("indicators", "SELECT {prov}, value AS feature, context FROM indicators WHERE kind = 'url'"),
-    "ip": ("indicators", "SELECT {prov}, value AS feature, context FROM indicators WHERE kind IN ('ipv4', 'ipv6')"),
+    "email": "SELECT {prov}, address AS feature, coalesce(raw, address) AS context FROM emails",
+    "domain": "SELECT {prov}, value AS feature, context FROM indicators WHERE kind IN ('domain', 'onion') "
+              "UNION ALL SELECT {prov}, domain AS feature, coalesce(raw, address) AS context FROM emails "
+              "WHERE domain IS NOT NULL",
+    "url": "SELECT {prov}, value AS feature, context FROM indicators WHERE kind = 'url'",
+    "ip": "SELECT {prov}, value AS feature, context FROM indicators WHERE kind IN ('ipv4', 'ipv6')",
 }
 _PROV = "evidence_id, volume, inode, stream, path, member, \"offset\", image_offset"
-_HISTOGRAMS = {"email": "lower(address)", "domain": None}
 
 
 def write(ctx: "ExportContext") -> list[Path]:
-    con, manifest, out, tables, version, case = ctx.con, ctx.manifest, ctx.out, ctx.tables, ctx.version, ctx.case
+    con, manifest, out, tables = ctx.con, ctx.manifest, ctx.out, ctx.tables
     written: list[Path] = []
     for ev in sorted(manifest.get("evidence", []), key=lambda e: e["evidence_id"]):
         folder = out / ev["evidence_id"]
         folder.mkdir(mode=0o700)
         eid = ev["evidence_id"].replace("'", "''")
         counts = {}
-        for recorder, (needs, sql) in _FEATURES.items():
+        containers = _container_offsets(con, eid, tables)
+        for recorder, sql in _FEATURES.items():
             path = folder / f"{recorder}.txt"
-            counts[recorder] = _feature_file(con, path, recorder, ev, eid, sql if needs in tables else None)
+            counts[recorder] = _feature_file(con, path, recorder, ev, eid, _available(sql, tables), containers)
             written.append(path)
         for recorder in ("email", "domain"):
             path = folder / f"{recorder}_histogram.txt"
-            _histogram(con, path, recorder, eid, _FEATURES[recorder][1] if _FEATURES[recorder][0] in tables else None)
+            _histogram(con, path, recorder, eid, _available(_FEATURES[recorder], tables))
             written.append(path)
         path = folder / "report.xml"
-        _report_xml(path, ev, manifest, counts, version)
+        _report_xml(path, ev, manifest, counts, ctx.version)
         written.append(path)
     return written
 
 
-def _feature_sql(sql: str, eid: str) -> str:
-    inner = sql.format(prov=_PROV)
-    return (f"SELECT x.*, f.image_offset AS file_image_offset FROM ({inner}) x "
-            "LEFT JOIN (SELECT evidence_id, volume, inode, stream, path, image_offset FROM files) f "
-            "ON x.member IS NOT NULL AND f.evidence_id = x.evidence_id AND f.volume = x.volume "
-            "AND f.inode = x.inode AND f.path = x.path AND f.stream IS NOT DISTINCT FROM x.stream "
-            f"WHERE x.evidence_id = '{eid}' "
-            "ORDER BY x.volume NULLS FIRST, x.path NULLS FIRST, x.inode, x.stream NULLS FIRST, x.member NULLS FIRST, "
-            "x.\"offset\", x.feature")
+def _available(sql: str, tables: frozenset[str]) -> str | None:
+    """The recorder's SQL limited to the tables this export reads (None: nothing to read)."""
+    parts = [p for p in sql.split(" UNION ALL ") if re.search(r"FROM (\w+)", p).group(1) in tables]
+    return " UNION ALL ".join(parts) or None
+
+
+def _container_offsets(con, eid: str, tables: frozenset[str]) -> dict[tuple, int | None]:
+    """Image offset of every file that holds container members with findings (a few per case)."""
+    parts = [f"SELECT evidence_id, volume, inode, stream, path FROM {t} WHERE member IS NOT NULL AND evidence_id = '{eid}'"
+             for t in ("emails", "indicators") if t in tables]
+    if not parts:
+        return {}
+    sql = ("SELECT f.volume, f.inode, f.stream, f.path, f.image_offset FROM files f JOIN (SELECT DISTINCT * FROM ("
+           + " UNION ALL ".join(parts) + ")) c ON f.evidence_id = c.evidence_id AND f.volume = c.volume "
+           "AND f.inode = c.inode AND f.path = c.path AND f.stream IS NOT DISTINCT FROM c.stream")
+    return {row[:4]: row[4] for row in con.sql(sql).fetchall()}
 
 
 def _header(recorder: str, ev: dict) -> str:
@@ -141,16 +148,21 @@ def _header(recorder: str, ev: dict) -> str:
             f"# Feature-File-Version: {FEATURE_FILE_VERSION}\n")
 
 
-def _feature_file(con, path: Path, recorder: str, ev: dict, eid: str, sql: str | None) -> int:
+def _feature_file(con, path: Path, recorder: str, ev: dict, eid: str, sql: str | None,
+                  containers: dict[tuple, int | None]) -> int:
+    """Rows in each table's stored order (no sort: memory stays flat), table after table."""
     lines = 0
     with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
         fh.write(_header(recorder, ev))
-        if sql is None:
-            return 0
-        for batch in sql_batches(con, _feature_sql(sql, eid)):
-            fh.writelines(f"{forensic_path(r)}\t{escape(r['feature'])}\t{escape(r['context'])}\n"
-                          for r in batch.to_pylist())
-            lines += batch.num_rows
+        for part in (sql.split(" UNION ALL ") if sql else ()):
+            query = f"SELECT * FROM ({part.format(prov=_PROV)}) WHERE evidence_id = '{eid}'"
+            for batch in sql_batches(con, query):
+                rows = batch.to_pylist()
+                for r in rows:
+                    if r["member"]:
+                        r["file_image_offset"] = containers.get((r["volume"], r["inode"], r["stream"], r["path"]))
+                fh.writelines(f"{forensic_path(r)}\t{escape(r['feature'])}\t{escape(r['context'])}\n" for r in rows)
+                lines += batch.num_rows
     return lines
 
 

@@ -163,12 +163,10 @@ def _is_finding_table(ctx: "ExportContext", table: str) -> bool:
 
 
 def _findings(ctx: "ExportContext", graph: _Graph, table: str, images: dict[str, str]) -> None:
-    cols = {r[0] for r in ctx.con.sql(f'DESCRIBE "{table}"').fetchall()}
     kind = "kind" if table == "indicators" else "NULL"
     value = "address" if table == "emails" else "value" if table == "indicators" else "NULL"
     sql = (f'SELECT finding_id, evidence_id, volume, inode, stream, path, member, "offset", image_offset, '
            f'extractor, extractor_version, {kind} AS kind, {value} AS value FROM "{table}"')
-    del cols
     for batch in sql_batches(ctx.con, sql):
         for r in batch.to_pylist():
             oid = kb("Finding", r["finding_id"])

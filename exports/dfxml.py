@@ -75,8 +75,8 @@ def fileobject(row: dict) -> str:
 
 
 def write(ctx: "ExportContext") -> list[Path]:
-    con, manifest, out, tables, version, case = ctx.con, ctx.manifest, ctx.out, ctx.tables, ctx.version, ctx.case
-    path = out / "seized.dfxml"
+    con, manifest, version = ctx.con, ctx.manifest, ctx.version
+    path = ctx.out / "seized.dfxml"
     volumes = {}
     for row in con.sql("SELECT evidence_id, volume, start, fs_type, status FROM volumes ORDER BY ALL").fetchall():
         volumes.setdefault(row[0], []).append(row[1:])
@@ -97,8 +97,7 @@ def write(ctx: "ExportContext") -> list[Path]:
         for ev in evidence:
             fh.write(f"    <image_filename>{text(ev.get('path') or '')}</image_filename>\n")
         fh.write("  </source>\n")
-        files = table_batches(case / "tables" / "files" / "part-0.parquet") if case is not None else iter(())
-        pending = _Rows(files)
+        pending = _Rows(table_batches(ctx.table_paths["files"]))
         for ev in evidence:
             eid = ev["evidence_id"]
             fh.write("  <diskimageobject>\n    <byte_runs>\n"
