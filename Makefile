@@ -8,7 +8,7 @@ SYSTEM_TOOLS := fls:sleuthkit ewfacquire:ewf-tools mkfs.ext4:e2fsprogs debugfs:e
   mkfs.fat:dosfstools mcopy:mtools mkntfs:ntfs-3g ntfscp:ntfs-3g sfdisk:fdisk mkfs.xfs:xfsprogs \
   yara:yara unshare:util-linux strace:strace ip:iproute2 \
   cryptsetup:cryptsetup-bin chromium:chromium rpmbuild:rpm \
-  last:util-linux utmpdump:util-linux ssh-keygen:openssh-client openssl:openssl
+  last:util-linux utmpdump:util-linux ssh-keygen:openssh-client openssl:openssl xmllint:libxml2-utils
 DEMO_DIR := demo
 
 .PHONY: setup system-packages demo test bench clean

@@ -54,6 +54,19 @@ def _check_image(ev: dict) -> list[str]:
     return out
 
 
+def _check_exports(case: Path, exports: list) -> list[str]:
+    """Every file `seized export` recorded (paths relative to the case, or absolute)."""
+    out = []
+    for entry in exports:
+        for rel, want in sorted((entry.get("files") or {}).items()):
+            path = Path(rel) if Path(rel).is_absolute() else case / rel
+            if not path.is_file():
+                out.append(f"export file {rel} ({entry.get('format')}): missing")
+            elif (got := file_sha256(path)) != want:
+                out.append(f"export file {rel} ({entry.get('format')}): sha256 {got} does not match manifest {want}")
+    return out
+
+
 def verify_case(case: Path, check_images: bool = True) -> list[str]:
     case = Path(case)
     try:
@@ -88,6 +101,7 @@ def verify_case(case: Path, check_images: bool = True) -> list[str]:
             problems.append(line)
     for rel in sorted(_listed_files(case / "report-working", case) - set(working)):
         problems.append(f"working-copy file {rel}: not listed in manifest.json")
+    problems.extend(_check_exports(case, manifest.get("exports") or []))
     if check_images:
         for ev in manifest.get("evidence", []):
             problems.extend(_check_image(ev))

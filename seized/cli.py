@@ -52,10 +52,12 @@ class _Group(click.Group):
 def _known_error(exc: Exception) -> str | None:
     from seized.cluster import ClusterError
     from seized.conductor import CaseError
+    from reports.casedir import CaseDirError
+    from reports.case import ReportError
 
     from known.hashsets import HashSetError
 
-    kinds: tuple[type, ...] = (CaseError, ClusterError, HashSetError)
+    kinds: tuple[type, ...] = (CaseError, ClusterError, HashSetError, CaseDirError, ReportError)
     try:
         from seized.ruleset import RuleCompileError
 
@@ -176,9 +178,9 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
         rule_set = load_rule_set(list(rule_paths), not no_default_rules)
     cluster = None
     if workers != 0 and not scheduler and all(os.path.isfile(p) for p in images):
-        from seized.cluster import BackgroundCluster
+        from seized.offline import local_workers
 
-        cluster = BackgroundCluster.local(workers, _say)  # starts while the conductor is imported
+        cluster = local_workers(workers, _say)  # starts while the conductor is imported
     try:
         from seized.conductor import ScanRequest, scan as run_scan
 
@@ -245,7 +247,7 @@ def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:
 
 
 @cli.command()
-@click.argument("case", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("case", type=click.Path(path_type=Path))
 @click.option("--case-name", default=None, help="Case caption (default: from the scan or case.toml).")
 @click.option("--examiner", default=None, help="Examiner's name (default: from the scan or case.toml).")
 @click.option("--reveal-secrets", is_flag=True,
@@ -254,19 +256,19 @@ def _render(case: Path, case_name, examiner, reveal_secrets: bool) -> None:
 @click.option("--debug", is_flag=True, hidden=True)
 def report(case, case_name, examiner, reveal_secrets, debug) -> None:
     """Write CASE/report/ from the tables and manifest.json alone (CASE/report-working/ with --reveal-secrets)."""
-    if not (case / "manifest.json").is_file():
-        _fail(f"{case}: not a seized case directory (no manifest.json)")
+    _open_case(case)
     _render(case, case_name, examiner, reveal_secrets)
 
 
 @cli.command()
-@click.argument("case", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("case", type=click.Path(path_type=Path))
 @click.option("--no-images", is_flag=True, help="Check tables and report only, not the evidence images.")
 @click.option("--debug", is_flag=True, hidden=True)
 def verify(case, no_images, debug) -> None:
     """Re-hash tables, report files and evidence images against manifest.json (exit 0 only if all match)."""
     from reports.verify import verified_line, verify_case
 
+    _open_case(case, check_tables=False)  # a changed or missing table is a verify finding (exit 1)
     problems = verify_case(case, check_images=not no_images)
     for line in problems:
         _warn(line)
@@ -322,11 +324,101 @@ def timeline(case, start, end, evidence, user, csv_path, debug) -> None:
     """Print the case's timeline (file times, logins, commands, packages, crontabs, mail days), sorted."""
     from seized.timeline_cli import run_timeline
 
-    if not (case / "manifest.json").is_file():
-        _fail(f"{case}: not a seized case directory (no manifest.json)")
+    _open_case(case)
     problem = run_timeline(case, start, end, evidence, user, csv_path, click.echo)
     if problem:
         _fail(problem)
+
+
+def _open_case(case: Path, check_tables: bool = True) -> dict:
+    """The case's manifest, or one line naming what is wrong with the directory and exit 2."""
+    from reports.casedir import CaseDirError, open_case
+
+    try:
+        return open_case(case, check_tables=check_tables)
+    except CaseDirError as exc:
+        _fail(str(exc))
+
+
+@cli.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.argument("sql")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line (streamed).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per row (streamed).")
+@click.option("--debug", is_flag=True, hidden=True)
+def query(case, sql, as_csv, as_json, debug) -> None:
+    """Run SQL (DuckDB) over the case's tables, read-only.
+
+    \b
+    Every table is a view of its own name (evidence, files, emails, credentials, ...), and
+    `findings` is every finding table's provenance columns with a `table_name` column.
+    The case is never written to: the query cannot read or write any other file.
+
+    \b
+    EXAMPLES
+      seized query /cases/rustock "SELECT domain, count(*) n FROM emails GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
+      seized query /cases/rustock "SELECT * FROM findings WHERE path LIKE '%/tmp/%'" --csv > tmp.csv
+    """
+    from exports import output
+    from exports.sql import QueryError, connect, run_query
+
+    if as_csv and as_json:
+        _fail("--csv and --json are exclusive")
+    con = connect(case, _open_case(case))
+    try:
+        result = run_query(con, sql)
+        if result is None:
+            _fail("query: the statement returns no rows (only SELECT-like queries are useful here)")
+        if as_csv:
+            output.write_csv(result, sys.stdout.buffer)
+        elif as_json:
+            output.write_jsonl(result, sys.stdout)
+        else:
+            output.write_table(result, sys.stdout)
+    except QueryError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - DuckDB raises its errors while rows are fetched too
+        import duckdb
+
+        if isinstance(exc, duckdb.Error):
+            _fail(f"query: {str(exc).strip().splitlines()[0]}")
+        raise
+
+
+@cli.command()
+@click.argument("case", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["bulk_extractor", "dfxml", "bodyfile", "case-uco", "csv", "jsonl"]),
+              help="bulk_extractor feature files, DFXML, TSK body file, CASE/UCO JSON-LD, or CSV / JSON Lines tables.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder to write (created; must be new or empty).")
+@click.option("--table", "tables", multiple=True,
+              help="Table to export (repeatable; csv, jsonl and case-uco findings; default: every table).")
+@click.option("--reveal-secrets", is_flag=True,
+              help="csv/jsonl: write passwords as found (examiner's working copy; key material never).")
+@click.option("--debug", is_flag=True, hidden=True)
+def export(case, fmt, out, tables, reveal_secrets, debug) -> None:
+    """Export the case for other tools; every file written is recorded in manifest.json.
+
+    \b
+    FORMATS
+      bulk_extractor  OUT/EVIDENCE_ID/{email,domain,url,ip}.txt, *_histogram.txt, report.xml
+      dfxml           OUT/seized.dfxml (one fileobject per file, image hashes, creator)
+      bodyfile        OUT/seized.body (for `mactime -b`)
+      case-uco        OUT/seized-case.jsonld (CASE 1.x: evidence, files, findings)
+      csv, jsonl      OUT/TABLE.csv / .jsonl (secrets redacted unless --reveal-secrets)
+
+    \b
+    `seized verify CASE` re-checks every exported file against the SHA-256 in manifest.json.
+    """
+    from exports.run import ExportError, export_case
+
+    manifest = _open_case(case)
+    try:
+        written = export_case(case, manifest, fmt, out, list(tables) or None, reveal_secrets)
+    except ExportError as exc:
+        _fail(str(exc))
+    _say(f"export {fmt}: {len(written)} file(s) in {out}, recorded in {case / 'manifest.json'}")
 
 
 def main() -> None:

@@ -274,9 +274,10 @@ def prepare_case(req: ScanRequest, identity: dict, specs: list[ImageSpec] = ()) 
 
 
 class Progress:
-    """Rich progress bar on a terminal, plain periodic lines otherwise."""
+    """A rich progress bar per image on a terminal (units, bytes, rate, ETA), plain periodic
+    lines otherwise (logs, CI)."""
 
-    def __init__(self, total_bytes: int, total_units: int, quiet: bool = False) -> None:
+    def __init__(self, total_bytes: int, total_units: int, quiet: bool = False, units: list | None = None) -> None:
         self.total_bytes = total_bytes
         self.total_units = total_units
         self.done_bytes = 0
@@ -284,25 +285,43 @@ class Progress:
         self.quiet = quiet
         self._start = self._last = time.monotonic()
         self._bar = None
+        self._images: dict[str, list[int]] = {}  # image path -> [units done, units, bar task id, bytes]
+        for u in units or ():
+            entry = self._images.setdefault(u.image.path, [0, 0, -1, 0])
+            entry[1] += 1
+            entry[3] += u.nbytes
         if not quiet and sys.stderr.isatty():
-            from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress as RichProgress,
-                                       TextColumn, TimeRemainingColumn, TransferSpeedColumn)
+            from rich.progress import (BarColumn, DownloadColumn, Progress as RichProgress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
             from rich.console import Console
 
-            self._bar = RichProgress(TextColumn("scanning"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(),
+                                     TextColumn("{task.fields[units]} units"), DownloadColumn(), TransferSpeedColumn(),
                                      TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-            self._task = self._bar.add_task("scan", total=max(total_bytes, 1))
+            self._task = self._bar.add_task("scanning", total=max(total_bytes, 1), units=f"0/{total_units}")
+            if len(self._images) > 1:
+                for path, entry in self._images.items():
+                    entry[2] = self._bar.add_task(f"  {Path(path).name}", total=max(entry[3], 1),
+                                                  units=f"0/{entry[1]}")
             self._bar.start()
 
-    def advance(self, nbytes: int) -> None:
+    def advance(self, nbytes: int, image: str | None = None) -> None:
         self.done_bytes += nbytes
         self.done_units += 1
+        entry = self._images.get(image) if image is not None else None
+        if entry is not None:
+            entry[0] += 1
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done_bytes)
+            self._bar.update(self._task, completed=self.done_bytes, units=f"{self.done_units}/{self.total_units}")
+            if entry is not None and entry[2] >= 0:
+                self._bar.update(entry[2], advance=nbytes, units=f"{entry[0]}/{entry[1]}")
         elif not self.quiet and time.monotonic() - self._last > 10:
             self._last = time.monotonic()
             pct = 100 * self.done_bytes / max(self.total_bytes, 1)
-            print(f"seized: {self.done_units}/{self.total_units} units, {self.done_bytes / 1e6:.0f} MB ({pct:.0f}%)",
+            rate = self.done_bytes / max(self._last - self._start, 1e-6)
+            eta = (self.total_bytes - self.done_bytes) / rate if rate > 0 else 0
+            print(f"seized: {self.done_units}/{self.total_units} units, {self.done_bytes / 1e6:.0f} of "
+                  f"{self.total_bytes / 1e6:.0f} MB ({pct:.0f}%), {rate / 1e6:.1f} MB/s, about {eta:.0f} s left",
                   flush=True)
 
     def close(self) -> None:
@@ -326,7 +345,7 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
         say(f"resuming: {skipped} of {len(units)} units already done")
     for u in units:
         if journal.done(u.id):
-            progress.advance(u.nbytes)
+            progress.advance(u.nbytes, u.image.path)
     if not todo:
         return "none run (all journalled)"
     if cluster is None:
@@ -334,8 +353,10 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             result = run_unit(unit, options)
             interrupt.raise_if_pending()  # a signal inside a TSK read becomes a read error: not journalled
             journal.save(result)
-            progress.advance(unit.nbytes)
+            progress.advance(unit.nbytes, unit.image.path)
         return "in process"
+    if not hasattr(cluster, "client"):  # loopback is down: local processes over pipes (seized.offline)
+        return cluster.run(todo, options, journal, progress, _unit_failed)
     from distributed import as_completed
 
     from seized.cluster import workers_share
@@ -365,7 +386,7 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
             journal.save(result)
         elif not journal.done(unit.id):  # a worker said so, but the entry is not here
             journal.save(_unit_failed(unit, "unit failed: its worker's journal entry is missing"))
-        progress.advance(unit.nbytes)
+        progress.advance(unit.nbytes, unit.image.path)
         fut.release()
     return "written by the workers" if direct else "sent to the conductor"
 
@@ -587,7 +608,10 @@ def scan(req: ScanRequest, say: Callable[[str], None], warn: Callable[[str], Non
 
             if not req.scheduler:
                 start_fork_server()  # from this (main) thread, so its workers ignore Ctrl-C (seized.interrupt)
-            cluster = BackgroundCluster(req.workers, req.scheduler, specs, say)  # starts while we plan
+            from seized.offline import local_workers
+
+            cluster = (BackgroundCluster(req.workers, req.scheduler, specs, say) if req.scheduler  # starts while
+                       else local_workers(req.workers, say))  # we plan; without TCP when loopback is down
         opened = _CaseOpener(case_plan, identity, evidence)
         try:
             return _scan_case(req, specs, opened, cluster, rule_set, started, failures, say, warn, known)
@@ -670,7 +694,7 @@ def _plan_run_assemble(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOp
                               req.containers)
         timings["plan_s"] = round(time.monotonic() - clock, 2)
         clock = time.monotonic()
-        progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False)
+        progress = Progress(sum(u.nbytes for u in units), len(units), quiet=False, units=units)
         planned.extend(units)
         if req.while_units_run is not None and cluster is not None:
             threading.Thread(target=req.while_units_run, name="seized-meanwhile", daemon=True).start()

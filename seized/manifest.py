@@ -16,7 +16,7 @@ from pathlib import Path
 DEPENDENCIES = (
     "seized", "pytsk3", "libewf-python", "libfsxfs-python", "libvslvm-python", "yara-python", "dask",
     "distributed", "pyarrow", "email-validator", "tldextract", "click", "rich", "python-docx", "matplotlib",
-    "psutil", "numpy",
+    "psutil", "numpy", "duckdb",
 )
 
 

@@ -19,9 +19,13 @@ import pytest
 
 from tests import imaging, oracle
 
+pytest_plugins = ("tests.democase",)  # the demo case fixtures, built once per session
+
 REPO = Path(__file__).resolve().parents[1]
 TREES = REPO / "tests" / "data" / "trees"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# The public peer corpus: $SEIZED_CORPUS, else ../shared/corpus beside the checkout (a relative
+# value is taken from the repository root). Every corpus-using test goes through `corpus`.
+CORPUS = (REPO / os.environ.get("SEIZED_CORPUS", "../shared/corpus")).resolve()
 SCAN_TIMEOUT = 300
 SECTOR = 512
 
@@ -184,9 +188,10 @@ class Built:
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    """The shared peer corpus (/work/shared/corpus); skip when this checkout has none."""
+    """The shared peer corpus ($SEIZED_CORPUS, default ../shared/corpus); skip when absent."""
     if not (CORPUS / "SOURCES.md").is_file():
-        pytest.skip(f"peer corpus not found at {CORPUS} (see /work/shared/corpus/SOURCES.md)")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS to its folder (the one holding "
+                    "SOURCES.md)")
     return CORPUS
 
 

@@ -6,7 +6,7 @@ from extractors.base import Source
 from extractors.credentials import extract
 
 S = Source("ev", "/x", None, "x", None)
-CORPUS = Path("/work/shared/corpus")
+from tests.conftest import CORPUS  # $SEIZED_CORPUS
 
 
 def creds(data):
@@ -55,7 +55,7 @@ def test_utf16_combo_list():
 def test_seclists_corpus():
     d = CORPUS / "credentials/seclists"
     if not d.exists():
-        pytest.skip("corpus /work/shared/corpus not present")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS")
     for name, n in (("ftp-betterdefaultpasslist.txt", 65), ("ssh-betterdefaultpasslist.txt", 73)):
         data = (d / name).read_bytes()
         r = creds(data)
@@ -73,7 +73,7 @@ def test_seclists_corpus():
 def test_password_csv_corpus():
     p = CORPUS / "disk_images/dfvfs/expected/password.txt"
     if not p.exists():
-        pytest.skip("corpus /work/shared/corpus not present")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS")
     r = creds(p.read_bytes())
     assert [(c.kind, c.host, c.username, c.secret, c.line_no) for c in r] == [
         ("csv", "bank", "joesmith", "superrich", 2), ("csv", "alarm system", "-", "1234", 3),
@@ -83,7 +83,7 @@ def test_password_csv_corpus():
 def test_torrc_examples_has_no_combo():
     p = CORPUS / "tor/whonix/torrc.examples"
     if not p.exists():
-        pytest.skip("corpus /work/shared/corpus not present")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS")
     assert creds(p.read_bytes()) == []
 
 

@@ -7,7 +7,7 @@ from extractors.emails import extract
 from extractors.harvest import judge_harvest_list
 
 S = Source("ev", "/x", None, "x", None)
-CORPUS = Path("/work/shared/corpus")
+from tests.conftest import CORPUS  # $SEIZED_CORPUS
 
 
 def found(data):
@@ -59,7 +59,7 @@ def test_harvest_judgement():
 def test_spamassassin_corpus():
     p = CORPUS / "email/spamassassin/spam/011.eml"
     if not p.exists():
-        pytest.skip("corpus /work/shared/corpus not present")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS")
     addrs = [f.address for f in extract(p.read_bytes(), S)]
     assert sum(a.startswith("webmaster@") for a in addrs) >= 6
 

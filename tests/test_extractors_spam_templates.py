@@ -6,7 +6,9 @@ from extractors.base import Source
 from extractors.spam_templates import brand_regex, extract, load_brands
 
 S = Source("ev", "/x", None, "x", None)
-CORPUS = Path("/work/shared/corpus/email")
+from tests.conftest import CORPUS as _ROOT  # $SEIZED_CORPUS
+
+CORPUS = _ROOT / "email"
 
 
 def test_mailer_template():
@@ -33,7 +35,7 @@ def test_brand_list_extensible(tmp_path):
 
 def test_corpus():
     if not CORPUS.exists():
-        pytest.skip("corpus /work/shared/corpus not present")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS")
     for p in (CORPUS / "templates").iterdir():
         (f,) = list(extract(p.read_bytes(), S))
         assert "{{.FirstName}}" in f.placeholders and "{{.URL}}" in f.placeholders

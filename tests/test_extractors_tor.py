@@ -7,7 +7,9 @@ from hypothesis import given, settings, strategies as st
 from extractors.base import Source
 from extractors.tor import KEYWORDS, extract, line_keywords, onion_valid
 
-CORPUS = Path("/work/shared/corpus/tor")
+from tests.conftest import CORPUS as _ROOT  # $SEIZED_CORPUS
+
+CORPUS = _ROOT / "tor"
 DATA = Path(__file__).parent / "data/extractors/hs"
 V3 = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
 
@@ -69,7 +71,7 @@ def test_secret_key_file_records_nothing_secret():
 def _corpus(rel):
     p = CORPUS / rel
     if not p.exists():
-        pytest.skip("corpus /work/shared/corpus not present")
+        pytest.skip(f"public corpus not found at {CORPUS}: set SEIZED_CORPUS")
     return run(p.read_bytes(), "/corpus/tor/" + rel)
 
 
