@@ -12,7 +12,8 @@ from __future__ import annotations
 import pyarrow.compute as pc
 
 from reports import doc
-from reports.words import count
+from reports.query import Cond, Query, eq
+from reports.words import count, listing
 from reports.operators import is_operator_kind, link_details, merge_mail_log
 
 MAX_LINKS = 50
@@ -52,18 +53,13 @@ def _links(b) -> None:
                "command can link evidence items.")
         return
     corr = b.corr
-    present = [k for k in pc.unique(corr.column("kind")).to_pylist() if is_operator_kind(k)] if corr.num_rows else []
-    if not present:
-        b.para("No SSH key, successful login address, identifier (wallet, purse, handle), SSH key comment or "
-               "hand-written scheduled command was found on more than one evidence item "
-               + b.q({"value": 0, "table": "correlations",
-                      "query": "correlations where kind in ('ssh_key', 'login_ip', 'identity:*', 'ssh_key_comment', "
-                               "'cron_command') | count"}) + ".")
+    per_kind = _kind_counts(b, corr)
+    if not any(v for v, _ in per_kind.values()):
+        b.para(f"No {listing([f'{words} {marker}' for words, (_, marker) in per_kind.items()], 'or')} was found on "
+               "more than one evidence item.")
         return
     details = link_details(b.case.tables, corr, lambda ids: _timeline_times(b.case.root, ids))
-    marker = b.q({"value": len(details), "table": "correlations",
-                  "query": "correlations where kind in ('ssh_key', 'login_ip', 'identity:*', 'ssh_key_comment', "
-                           "'cron_command') | count"})
+    marker = " ".join(m for v, m in per_kind.values() if v)
     b.para(f"{count(len(details), 'operator link')} {marker} {'was' if len(details) == 1 else 'were'} found: values "
            f"of these kinds present on more than one evidence item. The times below are, "
            f"for logins, the login's own time and, for other findings, the modification time of the file they were "
@@ -98,6 +94,26 @@ def _links(b) -> None:
     if len(details) > MAX_LINKS:
         caption += f" (first {MAX_LINKS} of {_n(len(details))}; all are in CASE/tables/correlations/part-0.parquet)"
     b.add(doc.Table(("Kind", "Value", "Exhibits", "First", "Last", "Findings"), tuple(rows), caption))
+
+
+LINK_WORDS = (  # what each kind of operator link is, in the declaration's words, and its count's query
+    ("SSH key", eq("kind", "ssh_key")),
+    ("SSH host key", eq("kind", "ssh_host_key")),
+    ("successful login address", eq("kind", "login_ip")),
+    ("identifier (wallet, purse, handle)", Cond("kind", "contains", "identity:")),
+    ("SSH key comment", eq("kind", "ssh_key_comment")),
+    ("hand-written scheduled command", eq("kind", "cron_command")),
+)
+
+
+def _kind_counts(b, corr) -> dict[str, tuple[int, str]]:
+    """Operator links per kind, each with its citation marker (queries the summary's grammar reads)."""
+    out = {}
+    for words, cond in LINK_WORDS:
+        query = Query("correlations", (cond,))
+        value = query.run({"correlations": corr})
+        out[words] = (value, b.q({"value": value, "query": query.text(), "table": "correlations"}))
+    return out
 
 
 def _timeline_times(root, finding_ids: list[str]) -> dict[str, str]:

@@ -169,8 +169,7 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         drawn.result()
     write_docx(shown, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))
-    manifest["tables"].update(derived or {})
     if reveal_secrets:
         _docx_page_headers(report_dir / "declaration.docx")
-    _record(case, report_dir, corr_info, reveal_secrets)
+    _record(case, report_dir, corr_info, reveal_secrets, derived)
     return report_dir

