@@ -68,6 +68,9 @@ class EmailFinding(Finding):
 
 
 _DOT_ATOM = re.compile(r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*")
+_DOT_ATOM_BYTES = re.compile(_DOT_ATOM.pattern.encode("ascii"))  # the same, for ASCII bytes
+_UNSEEN = object()
+_SLOW = None
 
 
 @lru_cache(maxsize=65536)
@@ -165,14 +168,47 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
     if b"@" not in data:
         return
     utf16_hits: set[int] = set()
+    # Per window: domain bytes -> (domain as found, ASCII domain or None, is ASCII), or _SLOW when
+    # the bytes are not UTF-8 (`_candidate` then cuts an ASCII domain off the binary after it).
+    domains: dict[bytes, tuple[str, str | None, bool] | None] = {}
+    table, dot_atom = _LOCAL_TABLE, _DOT_ATOM_BYTES
     for m in _AT_ANY.finditer(data):
-        if m.group(1) is None:  # UTF-16: LE at the `@`, BE at the NUL before it
+        dom_b = m.group(1)
+        if dom_b is None:  # UTF-16: LE at the `@`, BE at the NUL before it
             at = m.start()
             if m.group(2) is not None:
                 utf16_hits.add(at)
             if m.group(3) is not None or m.group(4) is not None:
                 utf16_hits.add(at - 1)
             continue
+        # Fast path, the common case of a harvest list: `_local_start` and `normalise` inlined for an
+        # ASCII dot-atom local part after an ASCII byte, the domain judged once per window (and by
+        # `_domain`'s cache once per process). Anything else takes the general path below.
+        at = m.start()
+        lo = at - _MAX_LOCAL - 1 if at > _MAX_LOCAL + 1 else 0
+        cut = data[lo:at].translate(table).rfind(b" ")
+        if cut < 0 and lo > 0:
+            continue  # the run is longer than 64 bytes: not an address boundary
+        start = lo + cut + 1
+        if start < at and data[start] != 0x2E and (start == 0 or data[start - 1] < 0x80 and data[start - 1] != 0x40):
+            d = domains.get(dom_b, _UNSEEN)
+            if d is _UNSEEN:
+                try:
+                    dom = dom_b.decode("utf-8")
+                except UnicodeDecodeError:
+                    d = domains[dom_b] = _SLOW
+                else:
+                    d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+            if d is not _SLOW:
+                dom, domain, dom_ascii = d
+                if domain is None:
+                    continue
+                local_b = data[start:at]
+                local = local_b.decode("ascii")
+                if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and dot_atom.fullmatch(local_b):
+                    yield EmailFinding(start, f"{local.lower()}@{domain}", f"{local}@{dom}", domain,
+                                       "ascii" if dom_ascii else "utf-8")
+                    continue
         c = _candidate(data, m)
         if c is None:
             continue
