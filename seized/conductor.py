@@ -318,8 +318,10 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
     if not todo:
         return "none run (all journalled)"
     if cluster is None:
-        for unit in todo:
-            journal.save(run_unit(unit, options))
+        from seized.journal import run_and_journal
+
+        for unit in todo:  # tables written to the journal as they are made (bounded memory)
+            run_and_journal(unit, options, str(journal.root))
             progress.advance(unit.nbytes)
         return "in process"
     from distributed import as_completed

@@ -12,13 +12,16 @@ import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from operator import attrgetter
-from typing import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
+import pyarrow.ipc
 
 from extractors.base import Extractor, Finding, LimitReached, Source
-from seized.tables import worker_schema
+from seized.tables import finding_keys, sort_worker_table, worker_schema
 
 OVERLAP = 64 * 1024
 
@@ -96,20 +99,56 @@ class ObjectContext:
     filetype: str = "file"  # "file", "member", "unallocated"
 
 
+SPILL_ROWS = 1 << 18  # rows of one table a unit holds before they are sorted and spilled as a run
+FINDING_CHUNK = 1 << 15  # findings of one extractor on one window made into rows at a time
+
+
 @dataclass(slots=True)
 class Rows:
     """What a unit produces: findings as column batches per table, and error rows.
 
     Columns, not row dicts: a harvest list yields hundreds of thousands of findings, and
-    building one dict per finding cost more than finding them.
+    building one dict per finding cost more than finding them. Memory is bounded whatever
+    the unit's finding count when `spill_dir` is given: once a table holds `spill_rows`
+    rows they are sorted into a run (with their finding keys, as the journal wants them)
+    and written there as an Arrow IPC file; `finish` joins the runs (see `runs`).
     """
 
     batches: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
     errors: list[dict] = field(default_factory=list)
+    spill_dir: Path | None = None
+    spill_rows: int | None = None  # None: the module's SPILL_ROWS
+    held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
+    spilled: dict[str, list[Path]] = field(default_factory=dict)  # sorted runs on disk, in order
 
-    def add(self, table: str, columns: dict[str, list]) -> None:
+    def add(self, table: str, columns: dict[str, list]) -> pa.Table:
         """Columns become Arrow at once: a unit's findings held as Python strings cost twice as much."""
-        self.batches[table].append(pa.Table.from_pydict(columns, schema=worker_schema(table)))
+        batch = pa.Table.from_pydict(columns, schema=worker_schema(table))
+        self.batches[table].append(batch)
+        if self.spill_dir is not None:
+            held = self.held[table] = self.held.get(table, 0) + batch.num_rows
+            if held >= (self.spill_rows or SPILL_ROWS):
+                self.spill(table)
+        return batch
+
+    def spill(self, table: str) -> None:
+        """Sort what `table` holds into a run and write it to `spill_dir`, holding nothing."""
+        run = sorted_run(table, self.batches.pop(table))
+        runs = self.spilled.setdefault(table, [])
+        path = self.spill_dir / f"{table}.run-{len(runs):06d}.arrow"
+        write_ipc(path, [run])
+        runs.append(path)
+        self.held[table] = 0
+
+    def runs(self, table: str) -> list[pa.Table | Path]:
+        """The table's sorted runs in the order they were made: spilled files, then what is held."""
+        out: list[pa.Table | Path] = list(self.spilled.get(table, ()))
+        if self.batches.get(table):
+            out.append(sorted_run(table, self.batches[table]))
+        return out
+
+    def tables(self) -> list[str]:
+        return sorted(set(self.spilled) | {t for t, b in self.batches.items() if b})
 
     def error(self, ctx: ObjectContext | None, stage: str, error: str, volume: str | None = None) -> None:
         self.errors.append(
@@ -122,6 +161,35 @@ class Rows:
                 error=error,
             )
         )
+
+
+def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
+    """Batches of one table sorted in final order, with their finding keys (one Arrow chunk)."""
+    t = sort_worker_table(table, pa.concat_tables(batches)).combine_chunks()
+    return t.append_column("finding_key", finding_keys(table, t))
+
+
+def write_ipc(path: Path, tables: Iterable[pa.Table | Path]) -> None:
+    """An Arrow IPC file of the tables' rows in order; a Path is a run already on disk (read
+    memory-mapped, one batch at a time, so a run is never copied whole into memory)."""
+    writer = None
+    try:
+        for t in tables:
+            if isinstance(t, Path):
+                with pa.memory_map(str(t)) as source:
+                    reader = pa.ipc.open_file(source)
+                    for i in range(reader.num_record_batches):
+                        batch = reader.get_batch(i)
+                        if writer is None:
+                            writer = pa.ipc.new_file(str(path), batch.schema)
+                        writer.write_batch(batch)
+            else:
+                if writer is None:
+                    writer = pa.ipc.new_file(str(path), t.schema)
+                writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _owned(findings: list, window: Window, rows: Rows, ctx: ObjectContext, stage: str) -> list:
@@ -159,30 +227,74 @@ def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extracto
     return cols
 
 
+class AddressTally(Sequence):
+    """An object's normalised addresses for the harvest judgement, held as Arrow string arrays
+    (about the address's bytes + 4 each) instead of a list of Python strings (about 60 bytes +
+    the address each, plus the list's pointer): `judge_harvest_list` reads it as the sequence
+    of addresses it was written for, one chunk of Python strings at a time.
+    """
+
+    __slots__ = ("chunks", "count")
+
+    def __init__(self) -> None:
+        self.chunks: list[pa.Array] = []
+        self.count = 0
+
+    def extend(self, addresses: pa.Array | pa.ChunkedArray) -> None:
+        for chunk in addresses.chunks if isinstance(addresses, pa.ChunkedArray) else (addresses,):
+            if len(chunk):
+                self.chunks.append(chunk)
+                self.count += len(chunk)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self.chunks:
+            for start in range(0, len(chunk), FINDING_CHUNK):
+                yield from chunk.slice(start, FINDING_CHUNK).to_pylist()
+
+    def __getitem__(self, i: int) -> str:  # Sequence's contract; the judgement only iterates
+        if i < 0:
+            i += self.count
+        for chunk in self.chunks:
+            if i < len(chunk):
+                return chunk[i].as_py()
+            i -= len(chunk)
+        raise IndexError(i)
+
+
 def scan_window(
     window: Window,
     ctx: ObjectContext,
     extractors: tuple[Extractor, ...],
     rows: Rows,
-    addresses: list[str],
+    addresses: AddressTally,
 ) -> None:
     """Run each extractor over one window and keep the findings this window owns."""
     source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start)
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue
-        try:
-            findings = list(ext.extract(window.data, source))
-        except Exception as exc:  # an extractor bug must not stop the case; it is recorded
-            rows.error(ctx, f"extractor:{ext.name}", f"{type(exc).__name__}: {exc}"[:300])
-            continue
-        kept = _owned(findings, window, rows, ctx, f"extractor:{ext.name}")
-        if not kept:
-            continue
-        cols = _columns(kept, ext.finding, ctx, window, ext.name, ext.version)
-        rows.add(ext.table, cols)
-        if ext.table == "emails":
-            addresses.extend(cols["address"])
+        # In chunks: a dense window (a 16 MiB harvest list holds 600,000 addresses) never has all
+        # its findings alive as Python objects at once; rows come out in the same order.
+        found = iter(ext.extract(window.data, source))
+        while True:
+            try:
+                findings = list(islice(found, FINDING_CHUNK))
+            except Exception as exc:  # an extractor bug must not stop the case; it is recorded
+                rows.error(ctx, f"extractor:{ext.name}", f"{type(exc).__name__}: {exc}"[:300])
+                break
+            kept = _owned(findings, window, rows, ctx, f"extractor:{ext.name}")
+            if kept:
+                batch = rows.add(ext.table, _columns(kept, ext.finding, ctx, window, ext.name, ext.version))
+                if ext.table == "emails":
+                    addresses.extend(batch.column("address"))
+            if len(findings) < FINDING_CHUNK:
+                break
 
 
 def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable, cls: type,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc
@@ -23,8 +24,9 @@ from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
-from seized.tables import finding_keys, sort_worker_table, worker_schema
-from seized.scanning import NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window, windows
+from seized.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema
+from seized.scanning import (NO_MAP, AddressTally, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
+                             sorted_run, windows, write_ipc)
 
 READ_BLOCK = 16 * 1024 * 1024
 YARA_TIMEOUT_S = 120
@@ -53,6 +55,7 @@ class UnitResult:
     tables: dict[str, bytes] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
     journalled: bool = False  # the worker wrote it to the journal itself (seized.journal.run_and_journal)
+    folder: str | None = None  # the tables are `<name>.arrow` files in this folder, not in `tables`
 
 
 def ipc_bytes(table: pa.Table) -> bytes:
@@ -103,10 +106,14 @@ def _rules(options: ScanOptions):
     return load_compiled(options.rules)
 
 
-def run_unit(unit: Unit, options: ScanOptions) -> UnitResult:
+def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> UnitResult:
+    """Scan one unit. With `folder` (an empty folder the caller owns), the finding tables never
+    sit whole in memory: rows beyond `scanning.SPILL_ROWS` per table are spilled there as sorted
+    runs, and every table is written there as `<name>.arrow` (the result's `folder` says so);
+    without it, the tables come back as IPC bytes in `tables`."""
     if unit.kind == "hash":
         return _run_hash(unit)
-    rows = Rows()
+    rows = Rows(spill_dir=folder)
     stats = {"bytes_read": 0, "bytes_unreadable": 0}
     rules = _rules(options)
     if unit.kind == "files":
@@ -116,6 +123,14 @@ def run_unit(unit: Unit, options: ScanOptions) -> UnitResult:
         for task in unit.regions:
             _scan_region(unit.image, task, rules, rows, stats)
         tables = {}
+    if folder is not None:
+        for name in rows.tables():
+            _write_runs(folder / f"{name}.arrow", name, rows)
+        if rows.errors:
+            tables["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
+        for name, t in tables.items():
+            write_ipc(folder / f"{name}.arrow", [t.combine_chunks()])
+        return UnitResult(unit.id, {}, stats, folder=str(folder))
     tables.update(_to_arrow(rows))
     return UnitResult(unit.id, {name: ipc_bytes(t) for name, t in tables.items()}, stats)
 
@@ -149,7 +164,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
                         _file_offset_map(task))
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     keep_for_containers: list[bytes] | None = [] if options.containers else None
-    addresses: list[str] = []
+    addresses = AddressTally()
     result = {"index": task.index, "md5": None, "sha1": None, "sha256": None, "status": "scanned", "skip_reason": None}
 
     if ref.size > task.volume.length:
@@ -196,7 +211,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
     """
     reader = _reader(image)
     mapped = 0
-    addresses: list[str] = []
+    addresses = AddressTally()
     for file_off, vol_off, length in task.ref.runs:
         length = max(0, min(length, task.volume.length - vol_off))
         if not length:
@@ -215,7 +230,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
     return result
 
 
-def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: list[str]) -> None:
+def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: AddressTally) -> None:
     scan_window(window, ctx, EXTRACTORS, rows, addresses)
     if rules is not None:
         from extractors.yara_scan import YaraFinding, YaraScanError, scan_yara, yara_externals
@@ -239,7 +254,7 @@ def _yara_version() -> str:
     return yara.__version__
 
 
-def _harvest(ctx: ObjectContext, addresses: list[str], rows: Rows) -> None:
+def _harvest(ctx: ObjectContext, addresses: AddressTally, rows: Rows) -> None:
     if not addresses:
         return
     verdict = judge_harvest_list(addresses, ctx.size or 0)
@@ -262,7 +277,7 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
         # A decompressed tar is nothing but its members (plus headers): scanning both would
         # count every finding twice. A tar file on disk is still scanned as bytes, for image offsets.
         if not (item.nested and containers.kind_of(item.data) == "tar"):
-            addresses: list[str] = []
+            addresses = AddressTally()
             blocks = (item.data[i:i + READ_BLOCK] for i in range(0, len(item.data), READ_BLOCK))
             for window in windows(blocks):
                 _scan_window(window, ctx, rules, rows, addresses)
@@ -287,11 +302,47 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
     if read_end < task.hi:
         rows.error(ctx, "unallocated", f"could not read image bytes {read_end}..{task.hi}")
     # line numbers mean nothing in unallocated space
-    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, [])
+    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, AddressTally())
 
 
 def _same_offset(offset: int) -> int:
     return offset
+
+
+def _write_runs(path: Path, name: str, rows: Rows) -> None:
+    """One table's sorted runs as one IPC file at `path`, the same rows in the same order as
+    `_to_arrow` gives: runs whose seams are in order are copied one batch at a time; if a run
+    starts before the previous one ends (an archive's members sort before the file's own rows,
+    and may follow a spill of them) the runs are sorted together in memory, as without spilling."""
+    runs = rows.runs(name)
+    spilled = [r for r in runs if isinstance(r, Path)]
+    if len(runs) > 1 and not _in_order(name, runs):
+        tables = [_read_ipc(r) if isinstance(r, Path) else r for r in runs]
+        runs = [sort_worker_table(name, pa.concat_tables(tables)).combine_chunks()]
+    write_ipc(path, runs)
+    for r in spilled:
+        r.unlink()
+
+
+def _read_ipc(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _edge(run: pa.Table | Path, last: bool) -> pa.Table:
+    """The first or last row of a run (a spilled run is read memory-mapped, one batch)."""
+    if isinstance(run, Path):
+        with pa.memory_map(str(run)) as source:
+            reader = pa.ipc.open_file(source)
+            batch = reader.get_batch(reader.num_record_batches - 1 if last else 0)
+            return pa.Table.from_batches([batch.slice(batch.num_rows - 1 if last else 0, 1)])
+    return run.slice(run.num_rows - 1 if last else 0, 1)
+
+
+def _in_order(name: str, runs: list) -> bool:
+    """Whether every run starts at or after the end of the one before, in the worker sort order
+    (stable: equal rows keep the order they were made in, as one sort of all the rows would)."""
+    return all(runs_in_order(name, _edge(before, True), _edge(after, False)) for before, after in zip(runs, runs[1:]))
 
 
 def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
