@@ -68,7 +68,6 @@ class EmailFinding(Finding):
 
 
 _DOT_ATOM = re.compile(r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*")
-_DOT_ATOM_BYTES = re.compile(_DOT_ATOM.pattern.encode("ascii"))  # the same, for ASCII bytes
 _UNSEEN = object()
 _SLOW = None
 
@@ -171,7 +170,7 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
     # Per window: domain bytes -> (domain as found, ASCII domain or None, is ASCII), or _SLOW when
     # the bytes are not UTF-8 (`_candidate` then cuts an ASCII domain off the binary after it).
     domains: dict[bytes, tuple[str, str | None, bool] | None] = {}
-    table, dot_atom = _LOCAL_TABLE, _DOT_ATOM_BYTES
+    table = _LOCAL_TABLE
     for m in _AT_ANY.finditer(data):
         dom_b = m.group(1)
         if dom_b is None:  # UTF-16: LE at the `@`, BE at the NUL before it
@@ -205,7 +204,10 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
                     continue
                 local_b = data[start:at]
                 local = local_b.decode("ascii")
-                if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and dot_atom.fullmatch(local_b):
+                # `_DOT_ATOM.fullmatch(local)` for a run of local-part characters that does not
+                # start with a dot: no dot at its end, none doubled (the test holds them equal)
+                if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and local_b[-1] != 0x2E \
+                        and b".." not in local_b:
                     yield EmailFinding(start, f"{local.lower()}@{domain}", f"{local}@{dom}", domain,
                                        "ascii" if dom_ascii else "utf-8")
                     continue

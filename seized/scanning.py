@@ -17,6 +17,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
@@ -74,6 +75,27 @@ class OffsetMap:
             return None
         start, image, length = self._runs[i]
         return image + offset - start if offset < start + length else None
+
+
+    def many(self, offsets: list) -> list:
+        """`[self(o) for o in offsets]` (None stays None), vectorised: one call per window."""
+        if not self._runs:
+            return [None] * len(offsets)
+        known = [o for o in offsets if o is not None]
+        if not known:
+            return [None] * len(offsets)
+        offs = np.array(known, dtype=np.int64)
+        runs = np.array(self._runs, dtype=np.int64).reshape(-1, 3)
+        i = np.searchsorted(runs[:, 0], offs, side="right") - 1
+        ok = i >= 0
+        j = np.where(ok, i, 0)
+        start, image, length = runs[j, 0], runs[j, 1], runs[j, 2]
+        ok &= offs < start + length
+        mapped = [m if v else None for m, v in zip((image + offs - start).tolist(), ok.tolist())]
+        if len(known) == len(offsets):
+            return mapped
+        it = iter(mapped)
+        return [None if o is None else next(it) for o in offsets]
 
 
 NO_MAP = OffsetMap(())
@@ -194,18 +216,28 @@ def write_ipc(path: Path, tables: Iterable[pa.Table | Path]) -> None:
 
 def _owned(findings: list, window: Window, rows: Rows, ctx: ObjectContext, stage: str) -> list:
     """The findings this window owns; limits become error rows."""
-    kept = []
-    for f in findings:
-        if isinstance(f, LimitReached):  # a bound hit in this window is recorded whatever its offset
-            rows.error(ctx, stage, f"limit reached: {f.limit} = {f.value}")
-            continue
-        offset = getattr(f, "offset", None)  # whole-object verdicts have none
-        if offset is not None and not window.whole:
-            absolute = window.data_start + offset
-            if not (window.own_start <= absolute < window.own_end):
+    if LimitReached in map(type, findings):  # rare: the general loop
+        kept = []
+        for f in findings:
+            if isinstance(f, LimitReached):  # a bound hit in this window is recorded whatever its offset
+                rows.error(ctx, stage, f"limit reached: {f.limit} = {f.value}")
                 continue
-        kept.append(f)
-    return kept
+            offset = getattr(f, "offset", None)  # whole-object verdicts have none
+            if offset is not None and not window.whole:
+                absolute = window.data_start + offset
+                if not (window.own_start <= absolute < window.own_end):
+                    continue
+            kept.append(f)
+        return kept
+    if window.whole:
+        return findings
+    # own_start <= data_start + offset < own_end, with the window's bounds made relative once
+    lo, hi = window.own_start - window.data_start, window.own_end - window.data_start
+    return [f for f, o in zip(findings, map(_offset_of, findings)) if o is None or lo <= o < hi]
+
+
+def _offset_of(f) -> int | None:
+    return getattr(f, "offset", None)  # whole-object verdicts have none
 
 
 def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extractor: str, version: str) -> dict:
@@ -217,7 +249,7 @@ def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extracto
     cols = dict(
         volume=[ctx.volume] * n, inode=[ctx.inode] * n, stream=[ctx.stream] * n, path=[ctx.path] * n,
         member=[ctx.member] * n, offset=offsets,
-        image_offset=[None if o is None else ctx.image_offset(o) for o in offsets],
+        image_offset=_image_offsets(ctx.image_offset, offsets),
         extractor=[extractor] * n, extractor_version=[version] * n,
     )
     for name in _field_names(cls):
@@ -225,6 +257,12 @@ def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extracto
     if "line_no" in cols and window.lines_before:
         cols["line_no"] = [None if x is None else x + window.lines_before for x in cols["line_no"]]
     return cols
+
+
+def _image_offsets(image_offset: Callable[[int], int | None], offsets: list) -> list:
+    if isinstance(image_offset, OffsetMap):
+        return image_offset.many(offsets)
+    return [None if o is None else image_offset(o) for o in offsets]
 
 
 class AddressTally(Sequence):

@@ -51,3 +51,11 @@ def test_repeated_domains_in_one_window():
     found = list(extract(lines, S))
     assert len(found) == 1000 and {f.domain for f in found} == {"example.com"}
     assert found[7].address == "user7@example.com" and found[7].raw == "user7@Example.COM"
+
+
+@settings(max_examples=500, deadline=None)
+@given(local=st.text(alphabet=LOCAL_CHARS, min_size=1, max_size=20).filter(lambda s: not s.startswith(".")))
+def test_dot_atom_shortcut_is_the_regex(local):
+    from extractors.emails import _DOT_ATOM
+
+    assert bool(_DOT_ATOM.fullmatch(local)) == (not local.endswith(".") and ".." not in local)
