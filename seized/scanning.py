@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc
 
 from extractors.base import Extractor, Finding, LimitReached, Source
@@ -286,6 +287,20 @@ class AddressTally(Sequence):
 
     def __len__(self) -> int:
         return self.count
+
+    def summary(self) -> tuple[int, int, int, dict[str, int]]:
+        """(addresses, distinct addresses, UTF-8 bytes + 1 each, count per domain): every number
+        `judge_harvest_list` takes from the addresses, computed in Arrow without a Python string
+        per address. For a judgement on counts (proposed for extractors.harvest, issue 17)."""
+        if not self.count:
+            return 0, 0, 0, {}
+        column = pa.chunked_array(self.chunks, pa.string())
+        unique = pc.count_distinct(column, mode="only_valid").as_py()
+        covered = pc.sum(pc.binary_length(column)).as_py() + self.count
+        domain = pc.struct_field(pc.extract_regex(column, r"@(?P<d>[^@]*)$"), [0])
+        counts = pc.value_counts(domain)
+        domains = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+        return self.count, unique, covered, domains
 
     def __bool__(self) -> bool:
         return self.count > 0

@@ -67,3 +67,17 @@ def test_harvest_judgement_on_arrow_addresses():
 def _read_addresses(rows):
     return [a for t in rows.batches["emails"] for a, m in zip(t.column("address").to_pylist(),
                                                                t.column("member").to_pylist()) if m is None]
+
+
+def test_tally_summary_is_what_the_judgement_counts():
+    from collections import Counter
+
+    tally = AddressTally()
+    addrs = [f"u{i % 500}@d{i % 7}.example.com" for i in range(3000)] + ["jörg@xn--bcher-kva.de", '"a@b"@x.org']
+    tally.extend(pa.array(addrs[:1000]))
+    tally.extend(pa.chunked_array([pa.array(addrs[1000:2000]), pa.array(addrs[2000:])]))
+    n, unique, covered, domains = tally.summary()
+    assert n == len(addrs) and unique == len(set(addrs))
+    assert covered == sum(len(a.encode("utf-8")) + 1 for a in addrs)
+    assert domains == Counter(a.rpartition("@")[2] for a in addrs)
+    assert AddressTally().summary() == (0, 0, 0, {})
