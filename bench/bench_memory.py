@@ -57,9 +57,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mib", default="64,256")
     ap.add_argument("--mode", default="spill,held")
+    ap.add_argument("--spill-rows", type=int, default=None, help="seized.scanning.SPILL_ROWS for the run")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--make", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.spill_rows:
+        import seized.scanning
+
+        seized.scanning.SPILL_ROWS = args.spill_rows
     if args.one:
         print(json.dumps(one(int(args.one[0]), args.one[1], args.one[2])))
         return
@@ -74,7 +79,8 @@ def main() -> None:
             source = Path(tmp) / "harvest.txt"
             subprocess.run([sys.executable, "-m", "bench.bench_memory", "--make", str(mib), str(source)], check=True)
             for mode in args.mode.split(","):
-                out = subprocess.run([sys.executable, "-m", "bench.bench_memory", "--one", str(mib), mode,
+                extra = ["--spill-rows", str(args.spill_rows)] if args.spill_rows else []
+                out = subprocess.run([sys.executable, "-m", "bench.bench_memory", *extra, "--one", str(mib), mode,
                                       str(source)], capture_output=True, text=True, check=True).stdout
                 r = json.loads(out)
                 print(f"{r['mib']:5d} MiB {r['mode']:5s}  peak RSS {r['peak_rss_mib']:6d} MiB (before the scan "
