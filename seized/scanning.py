@@ -281,9 +281,9 @@ class AddressTally(Sequence):
 
     def extend(self, addresses: pa.Array | pa.ChunkedArray) -> None:
         for chunk in addresses.chunks if isinstance(addresses, pa.ChunkedArray) else (addresses,):
-            if len(chunk):
-                self.chunks.append(chunk)
-                self.count += len(chunk)
+            for start in range(0, len(chunk), FINDING_CHUNK):  # zero-copy slices: `__iter__` converts one at a time
+                self.chunks.append(chunk.slice(start, FINDING_CHUNK))
+            self.count += len(chunk)
 
     def __len__(self) -> int:
         return self.count
@@ -306,9 +306,8 @@ class AddressTally(Sequence):
         return self.count > 0
 
     def __iter__(self) -> Iterator[str]:
-        for chunk in self.chunks:
-            for start in range(0, len(chunk), FINDING_CHUNK):
-                yield from chunk.slice(start, FINDING_CHUNK).to_pylist()
+        for chunk in self.chunks:  # each at most FINDING_CHUNK long
+            yield from chunk.to_pylist()
 
     def __getitem__(self, i: int) -> str:  # Sequence's contract; the judgement only iterates
         if i < 0:
