@@ -26,7 +26,7 @@ from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
 from seized.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema
 from seized.scanning import (NO_MAP, AddressTally, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
-                             sorted_run, windows, write_ipc)
+                             windows, write_ipc)
 
 READ_BLOCK = 16 * 1024 * 1024
 YARA_TIMEOUT_S = 120
