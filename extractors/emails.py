@@ -233,6 +233,7 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
     read as BE only when the byte before it is NUL and the one before that is not (see
     `extractors._text.utf16_runs`), so LE (Windows) wins when the context cannot tell.
     """
+    domains: dict[bytes, tuple[str, str | None, bool] | None] = {}  # as in `extract`
     # Merge [at - SPAN, at + TAIL] over the sorted hits, then clamp to the data.
     regions: list[tuple[int, int]] = []
     lo, hi = hits[0] - _UTF16_SPAN, hits[0] + _UTF16_TAIL
@@ -247,13 +248,63 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
     for lo, hi in regions:
         lo, hi = max(0, lo), min(n, hi)
         for view in utf16_runs(data, lo, hi, 5):
-            for idx, raw, is_ascii in _scan(view.text):
+            text = view.text
+            for m in _AT_DOMAIN.finditer(text):
+                fast = _fast_candidate(text, m, domains)
+                if fast is None:
+                    continue
+                if fast is _GENERAL:
+                    c = _candidate(text, m)
+                    if c is None:
+                        continue
+                    idx, raw, is_ascii = c
+                    norm = None
+                else:
+                    idx, address, raw, domain, is_ascii = fast
+                    norm = address, domain
                 off = view.offset(idx)
                 if not is_ascii or data[off:off + 2 * len(raw)] != raw.encode(view.encoding):
                     continue
-                norm = normalise(raw)
+                if norm is None:
+                    norm = normalise(raw)
                 if norm is not None:
                     yield EmailFinding(off, norm[0], raw, norm[1], view.encoding)
+
+
+_GENERAL = object()
+
+
+def _fast_candidate(text: bytes, m: re.Match[bytes], domains: dict):
+    """`extract`'s fast path as a function (for the narrow UTF-16 views): (index, address, raw,
+    ASCII domain, raw is ASCII) for an address, None for no address, or _GENERAL when only
+    `_candidate` and `normalise` can tell."""
+    at = m.start()
+    lo = at - _MAX_LOCAL - 1 if at > _MAX_LOCAL + 1 else 0
+    cut = text[lo:at].translate(_LOCAL_TABLE).rfind(b" ")
+    if cut < 0 and lo > 0:
+        return None  # the run is longer than 64 bytes: not an address boundary
+    start = lo + cut + 1
+    if not (start < at and text[start] != 0x2E and (start == 0 or text[start - 1] < 0x80 and text[start - 1] != 0x40)):
+        return _GENERAL
+    dom_b = m.group(1)
+    d = domains.get(dom_b, _UNSEEN)
+    if d is _UNSEEN:
+        try:
+            dom = dom_b.decode("utf-8")
+        except UnicodeDecodeError:
+            d = domains[dom_b] = _SLOW
+        else:
+            d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+    if d is _SLOW:
+        return _GENERAL
+    dom, domain, dom_ascii = d
+    if domain is None:
+        return None
+    local_b = text[start:at]
+    if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and local_b[-1] != 0x2E and b".." not in local_b:
+        local = local_b.decode("ascii")
+        return start, f"{local.lower()}@{domain}", f"{local}@{dom}", domain, dom_ascii
+    return _GENERAL
 
 
 # A UTF-16 `@` whose domain has a non-ASCII code unit before its first dot (IDN: `münchen.de`,
