@@ -124,6 +124,7 @@ class ObjectContext:
 
 SPILL_ROWS = 1 << 18  # rows of one table a unit holds before they are sorted and spilled as a run
 FINDING_CHUNK = 1 << 15  # findings of one extractor on one window made into rows at a time
+MERGE_BATCH = 1 << 14  # rows per batch of a spilled run
 
 
 @dataclass(slots=True)
@@ -159,7 +160,7 @@ class Rows:
         run = sorted_run(table, self.batches.pop(table))
         runs = self.spilled.setdefault(table, [])
         path = self.spill_dir / f"{table}.run-{len(runs):06d}.arrow"
-        write_ipc(path, [run])
+        write_ipc(path, [run], MERGE_BATCH)  # batches: a merge reads a run a batch at a time
         runs.append(path)
         self.held[table] = 0
 
@@ -192,7 +193,7 @@ def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
     return t.append_column("finding_key", finding_keys(table, t))
 
 
-def write_ipc(path: Path, tables: Iterable[pa.Table | Path]) -> None:
+def write_ipc(path: Path, tables: Iterable[pa.Table | Path], max_chunksize: int | None = None) -> None:
     """An Arrow IPC file of the tables' rows in order; a Path is a run already on disk (read
     memory-mapped, one batch at a time, so a run is never copied whole into memory)."""
     writer = None
@@ -209,7 +210,7 @@ def write_ipc(path: Path, tables: Iterable[pa.Table | Path]) -> None:
             else:
                 if writer is None:
                     writer = pa.ipc.new_file(str(path), t.schema)
-                writer.write_table(t)
+                writer.write_table(t, max_chunksize=max_chunksize)
     finally:
         if writer is not None:
             writer.close()

@@ -11,7 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc
 
 from extractors.harvest import HarvestList, judge_harvest_list
@@ -24,8 +26,8 @@ from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
-from seized.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema
-from seized.scanning import (NO_MAP, AddressTally, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
+from seized.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
+from seized.scanning import (MERGE_BATCH, NO_MAP, AddressTally, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
                              windows, write_ipc)
 
 READ_BLOCK = 16 * 1024 * 1024
@@ -317,16 +319,62 @@ def _write_runs(path: Path, name: str, rows: Rows) -> None:
     runs = rows.runs(name)
     spilled = [r for r in runs if isinstance(r, Path)]
     if len(runs) > 1 and not _in_order(name, runs):
-        tables = [_read_ipc(r) if isinstance(r, Path) else r for r in runs]
-        runs = [sort_worker_table(name, pa.concat_tables(tables)).combine_chunks()]
-    write_ipc(path, runs)
+        write_ipc(path, _merged(name, runs))
+    else:
+        write_ipc(path, runs)
     for r in spilled:
         r.unlink()
 
 
-def _read_ipc(path: Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
+def _pieces(run: pa.Table | Path):
+    """A run's rows a batch at a time (a spilled run memory-mapped)."""
+    if isinstance(run, Path):
+        with pa.memory_map(str(run)) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield pa.Table.from_batches([reader.get_batch(i)])
+    else:
+        for batch in run.to_batches(MERGE_BATCH):
+            yield pa.Table.from_batches([batch], run.schema)
+
+
+def _merged(name: str, runs: list):
+    """The rows of sorted runs in sort order, holding about one batch per run: each round sorts
+    what is loaded and gives out every row up to the smallest last loaded row of the runs not
+    yet read to their end (no row still unread can sort before it). Rows equal in every sort
+    key may come out in another order than one sort of all rows would give them; such rows
+    differ at most in list columns, which are not sort keys (none in practice)."""
+    sources = [_pieces(r) for r in runs]
+    bufs: list[pa.Table | None] = [None] * len(runs)
+    more = [True] * len(runs)
+    while True:
+        for i, src in enumerate(sources):
+            while more[i] and (bufs[i] is None or bufs[i].num_rows == 0):
+                piece = next(src, None)
+                if piece is None:
+                    more[i] = False
+                else:
+                    bufs[i] = piece
+        live = [i for i in range(len(runs)) if bufs[i] is not None and bufs[i].num_rows]
+        if not live:
+            return
+        sizes = [bufs[i].num_rows for i in live]
+        loaded = pa.concat_tables([bufs[i] for i in live])
+        order = pc.sort_indices(loaded, sort_keys=worker_sort_keys(name, loaded.column_names)).to_numpy().astype(np.int64)
+        open_runs = [j for j, i in enumerate(live) if more[i]]
+        if not open_runs:
+            yield loaded.take(order)
+            return
+        ends = np.cumsum(sizes) - 1  # index in `loaded` of each live run's last loaded row
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        cut = min(rank[ends[j]] for j in open_runs)  # the smallest last row of an unfinished run
+        yield loaded.take(order[:cut + 1])
+        rest = np.sort(order[cut + 1:])  # what stays, in run order
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        for j, i in enumerate(live):
+            lo, hi = np.searchsorted(rest, [starts[j], starts[j + 1]])
+            bufs[i] = bufs[i].take(rest[lo:hi] - starts[j]) if hi > lo else None
 
 
 def _edge(run: pa.Table | Path, last: bool) -> pa.Table:

@@ -81,3 +81,21 @@ def test_tally_summary_is_what_the_judgement_counts():
     assert covered == sum(len(a.encode("utf-8")) + 1 for a in addrs)
     assert domains == Counter(a.rpartition("@")[2] for a in addrs)
     assert AddressTally().summary() == (0, 0, 0, {})
+
+
+def test_merge_of_interleaved_runs_in_small_batches(tmp_path, monkeypatch):
+    import seized.scanning
+    import seized.worker
+
+    monkeypatch.setattr(seized.scanning, "MERGE_BATCH", 7)
+    monkeypatch.setattr(seized.worker, "MERGE_BATCH", 7)
+    held = Rows()
+    _fill(held, AddressTally())
+    want = _to_arrow(held)["emails"]
+    for spill_rows in (50, 333):
+        folder = tmp_path / str(spill_rows)
+        folder.mkdir()
+        rows = Rows(spill_dir=folder, spill_rows=spill_rows)
+        _fill(rows, AddressTally())
+        _write_runs(folder / "emails.arrow", "emails", rows)
+        assert _read(folder / "emails.arrow").equals(want), spill_rows
