@@ -6,7 +6,8 @@ Inputs: random binary, and text-heavy data (web-server logs and HTML with some a
 built here from templates with a fixed seed); with --utf16 also that text in UTF-16LE.
 Data is fed in 16 MiB windows, as the pipeline does. Prints MB/s (1 MB = 2**20 bytes) of *CPU time* (`time.process_time()`): the
 box is shared with other jobs, and wall time would measure their load, not the extractors.
-Add --profile NAME to cProfile one extractor; --digest prints a SHA-256 of every extractor's
+Add --profile NAME to cProfile one extractor; --spam adds `harvest` and `logs` inputs made by `bench.content` (see `spam_server`);
+--digest prints a SHA-256 of every extractor's
 findings (repr) per input, so a speed-up can be checked to leave output unchanged.
 """
 from __future__ import annotations
@@ -48,6 +49,32 @@ def text_heavy(size: int, seed: int = 1) -> bytes:
     return "".join(out).encode()[:size]
 
 
+def spam_server(size: int, seed: int = 1) -> dict[str, bytes]:
+    """Inputs from `bench.content` (the generator of the bench image): `harvest`, address lists
+    (UTF-8, one address per line, some with names: the dense case of issue 17), and `logs`,
+    apache and postfix logs, each `size` bytes (lists concatenated until the size is reached)."""
+    import tempfile
+    from pathlib import Path
+
+    from bench import content
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = content.Planter(root=Path(tmp), rng=random.Random(seed))
+        lists, logs = [], []
+        got = 0
+        while got < size:
+            _, data = content.harvest_list(p, f"/l/{got}.txt", 50_000, write=False)
+            lists.append(data)
+            got += len(data)
+        got = 0
+        while got < size:
+            for kind in ("apache", "mail"):
+                data = content.log_text(p, 4 << 20, kind)
+                logs.append(data)
+                got += len(data)
+    return {"harvest": b"".join(lists)[:size], "logs": b"".join(logs)[:size]}
+
+
 def run(ext, data: bytes, digest=None) -> tuple[float, int]:
     n = 0
     # The pipeline reads a window once and hands the same bytes to every extractor, so the
@@ -86,11 +113,18 @@ def main() -> None:
     ap.add_argument("--digest", action="store_true", help="print a SHA-256 of each extractor's findings")
     ap.add_argument("--only", default=None, help="comma-separated extractor names")
     ap.add_argument("--utf16", action="store_true", help="also run on text-heavy data in UTF-16LE")
+    ap.add_argument("--inputs", default=None, help="comma-separated inputs to run (binary, text, utf16, harvest, logs)")
+    ap.add_argument("--spam", action="store_true", help="also run on bench.content harvest lists and logs")
     args = ap.parse_args()
     size = args.mib << 20
     inputs = {"binary": random.Random(7).randbytes(size), "text": text_heavy(size)}  # seeded: digests comparable
     if args.utf16:  # the same text as UTF-16LE (Windows files, memory), `size` bytes of it
         inputs["utf16"] = text_heavy(size // 2).decode("ascii").encode("utf-16-le")
+    if args.spam:
+        inputs.update(spam_server(size))
+    if args.inputs:
+        keep = set(args.inputs.split(","))
+        inputs = {k: v for k, v in inputs.items() if k in keep}
     if args.profile:
         ext = next(e for e in EXTRACTORS if e.name == args.profile)
         for name, data in inputs.items():

@@ -68,6 +68,8 @@ class EmailFinding(Finding):
 
 
 _DOT_ATOM = re.compile(r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*")
+_UNSEEN = object()
+_SLOW = None
 
 
 @lru_cache(maxsize=65536)
@@ -165,14 +167,50 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
     if b"@" not in data:
         return
     utf16_hits: set[int] = set()
+    # Per window: domain bytes -> (domain as found, ASCII domain or None, is ASCII), or _SLOW when
+    # the bytes are not UTF-8 (`_candidate` then cuts an ASCII domain off the binary after it).
+    domains: dict[bytes, tuple[str, str | None, bool] | None] = {}
+    table = _LOCAL_TABLE
     for m in _AT_ANY.finditer(data):
-        if m.group(1) is None:  # UTF-16: LE at the `@`, BE at the NUL before it
+        dom_b = m.group(1)
+        if dom_b is None:  # UTF-16: LE at the `@`, BE at the NUL before it
             at = m.start()
             if m.group(2) is not None:
                 utf16_hits.add(at)
             if m.group(3) is not None or m.group(4) is not None:
                 utf16_hits.add(at - 1)
             continue
+        # Fast path, the common case of a harvest list: `_local_start` and `normalise` inlined for an
+        # ASCII dot-atom local part after an ASCII byte, the domain judged once per window (and by
+        # `_domain`'s cache once per process). Anything else takes the general path below.
+        at = m.start()
+        lo = at - _MAX_LOCAL - 1 if at > _MAX_LOCAL + 1 else 0
+        cut = data[lo:at].translate(table).rfind(b" ")
+        if cut < 0 and lo > 0:
+            continue  # the run is longer than 64 bytes: not an address boundary
+        start = lo + cut + 1
+        if start < at and data[start] != 0x2E and (start == 0 or data[start - 1] < 0x80 and data[start - 1] != 0x40):
+            d = domains.get(dom_b, _UNSEEN)
+            if d is _UNSEEN:
+                try:
+                    dom = dom_b.decode("utf-8")
+                except UnicodeDecodeError:
+                    d = domains[dom_b] = _SLOW
+                else:
+                    d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+            if d is not _SLOW:
+                dom, domain, dom_ascii = d
+                if domain is None:
+                    continue
+                local_b = data[start:at]
+                local = local_b.decode("ascii")
+                # `_DOT_ATOM.fullmatch(local)` for a run of local-part characters that does not
+                # start with a dot: no dot at its end, none doubled (the test holds them equal)
+                if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and local_b[-1] != 0x2E \
+                        and b".." not in local_b:
+                    yield EmailFinding(start, f"{local.lower()}@{domain}", f"{local}@{dom}", domain,
+                                       "ascii" if dom_ascii else "utf-8")
+                    continue
         c = _candidate(data, m)
         if c is None:
             continue
@@ -195,6 +233,7 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
     read as BE only when the byte before it is NUL and the one before that is not (see
     `extractors._text.utf16_runs`), so LE (Windows) wins when the context cannot tell.
     """
+    domains: dict[bytes, tuple[str, str | None, bool] | None] = {}  # as in `extract`
     # Merge [at - SPAN, at + TAIL] over the sorted hits, then clamp to the data.
     regions: list[tuple[int, int]] = []
     lo, hi = hits[0] - _UTF16_SPAN, hits[0] + _UTF16_TAIL
@@ -209,13 +248,63 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
     for lo, hi in regions:
         lo, hi = max(0, lo), min(n, hi)
         for view in utf16_runs(data, lo, hi, 5):
-            for idx, raw, is_ascii in _scan(view.text):
+            text = view.text
+            for m in _AT_DOMAIN.finditer(text):
+                fast = _fast_candidate(text, m, domains)
+                if fast is None:
+                    continue
+                if fast is _GENERAL:
+                    c = _candidate(text, m)
+                    if c is None:
+                        continue
+                    idx, raw, is_ascii = c
+                    norm = None
+                else:
+                    idx, address, raw, domain, is_ascii = fast
+                    norm = address, domain
                 off = view.offset(idx)
                 if not is_ascii or data[off:off + 2 * len(raw)] != raw.encode(view.encoding):
                     continue
-                norm = normalise(raw)
+                if norm is None:
+                    norm = normalise(raw)
                 if norm is not None:
                     yield EmailFinding(off, norm[0], raw, norm[1], view.encoding)
+
+
+_GENERAL = object()
+
+
+def _fast_candidate(text: bytes, m: re.Match[bytes], domains: dict):
+    """`extract`'s fast path as a function (for the narrow UTF-16 views): (index, address, raw,
+    ASCII domain, raw is ASCII) for an address, None for no address, or _GENERAL when only
+    `_candidate` and `normalise` can tell."""
+    at = m.start()
+    lo = at - _MAX_LOCAL - 1 if at > _MAX_LOCAL + 1 else 0
+    cut = text[lo:at].translate(_LOCAL_TABLE).rfind(b" ")
+    if cut < 0 and lo > 0:
+        return None  # the run is longer than 64 bytes: not an address boundary
+    start = lo + cut + 1
+    if not (start < at and text[start] != 0x2E and (start == 0 or text[start - 1] < 0x80 and text[start - 1] != 0x40)):
+        return _GENERAL
+    dom_b = m.group(1)
+    d = domains.get(dom_b, _UNSEEN)
+    if d is _UNSEEN:
+        try:
+            dom = dom_b.decode("utf-8")
+        except UnicodeDecodeError:
+            d = domains[dom_b] = _SLOW
+        else:
+            d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+    if d is _SLOW:
+        return _GENERAL
+    dom, domain, dom_ascii = d
+    if domain is None:
+        return None
+    local_b = text[start:at]
+    if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and local_b[-1] != 0x2E and b".." not in local_b:
+        local = local_b.decode("ascii")
+        return start, f"{local.lower()}@{domain}", f"{local}@{dom}", domain, dom_ascii
+    return _GENERAL
 
 
 # A UTF-16 `@` whose domain has a non-ASCII code unit before its first dot (IDN: `münchen.de`,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from extractors._text import views
@@ -166,6 +167,11 @@ def _domain(key: bytes) -> tuple[int, str] | None:
     return i, value
 
 
+# Hosts repeat across the windows of a unit and across units (a worker runs many): each distinct
+# candidate is judged once per worker process, within a bounded cache.
+_domain_cached = lru_cache(maxsize=65536)(_domain)
+
+
 def _dotted(text: bytes, lower: bytes, seen_domain: set, seen_ipv4: set) -> tuple[list, list]:
     """New (start, end, value) domains and IPv4 addresses, each list in order of first occurrence.
 
@@ -176,7 +182,7 @@ def _dotted(text: bytes, lower: bytes, seen_domain: set, seen_ipv4: set) -> tupl
     domains: list[tuple[int, int, str]] = []
     ipv4: list[tuple[int, int, str]] = []
     cache: dict[bytes, tuple[int, str] | None] = {}
-    word = _WORD
+    word, table = _WORD, _HOST_TABLE
     for m in _DOTTED.finditer(lower):
         ms, me = m.span()
         k = m.lastindex
@@ -188,13 +194,15 @@ def _dotted(text: bytes, lower: bytes, seen_domain: set, seen_ipv4: set) -> tupl
             seen_ipv4.add(value)
             ipv4.append((start, me, value.decode("ascii")))
         else:
-            start = _host_start(text, ms)
+            # `_host_start(text, ms)` inlined (one call per TLD dot: a harvest list has one per line)
+            cut = text[ms - 64:ms].translate(table).rfind(b" ") if ms > 64 else -1
+            start = ms - 63 + cut if cut >= 0 else _left(text, ms, table, 253)
             if start > 0 and text[start - 1] in word or start == ms:
                 continue
             key = text[start:me]
             r = cache.get(key, 0)
             if r == 0:
-                r = cache[key] = _domain(key)
+                r = cache[key] = _domain_cached(key)
             if r is None or r[1] in seen_domain:
                 continue
             seen_domain.add(r[1])

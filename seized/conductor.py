@@ -349,10 +349,11 @@ def execute(units: list[Unit], options: ScanOptions, journal: Journal, req: Scan
     if not todo:
         return "none run (all journalled)"
     if cluster is None:
-        for unit in todo:
-            result = run_unit(unit, options)
-            interrupt.raise_if_pending()  # a signal inside a TSK read becomes a read error: not journalled
-            journal.save(result)
+        from seized.journal import run_and_journal
+
+        for unit in todo:  # tables written to the journal as they are made (bounded memory)
+            # a signal inside a TSK read comes out as a read error: such a unit is not journalled
+            run_and_journal(unit, options, str(journal.root), interrupt.raise_if_pending)
             progress.advance(unit.nbytes, unit.image.path)
         return "in process"
     if not hasattr(cluster, "client"):  # loopback is down: local processes over pipes (seized.offline)

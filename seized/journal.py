@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -59,8 +60,10 @@ def save_unit(root: Path, result: UnitResult) -> None:
     unit (a worker presumed lost, then retried): each writes its own temporary folder, and
     one that finds the unit already in place drops its copy, which holds the same bytes.
     """
-    tmp = root / f".tmp-{result.unit_id}-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir(mode=0o700)
+    if result.folder is not None:  # the worker wrote its tables into a temporary folder of `root`
+        tmp = Path(result.folder)
+    else:
+        tmp = new_unit_folder(root, result.unit_id)
     for name, data in result.tables.items():  # Arrow IPC file bytes, as the worker made them
         (tmp / f"{name}.arrow").write_bytes(data)
     (tmp / "stats.json").write_text(json.dumps(result.stats, sort_keys=True))
@@ -80,10 +83,31 @@ def save_unit(root: Path, result: UnitResult) -> None:
         shutil.rmtree(tmp)  # another process put the same unit in place first
 
 
-def run_and_journal(unit: Unit, options: ScanOptions, root: str) -> UnitResult:
+def new_unit_folder(root: Path, unit_id: str) -> Path:
+    """A fresh temporary folder for one unit's files (`.tmp-*`: removed by the next Journal if left)."""
+    tmp = root / f".tmp-{unit_id}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir(mode=0o700)
+    return tmp
+
+
+def run_and_journal(unit: Unit, options: ScanOptions, root: str,
+                    before_save: Callable[[], None] | None = None) -> UnitResult:
     """A unit run on a worker that sees the case directory: the worker writes the journal
     entry itself and hands back only the stats, so tables of hundreds of megabytes never
-    cross to the conductor, whose CPU the workers would otherwise share."""
-    result = run_unit(unit, options)
+    cross to the conductor, whose CPU the workers would otherwise share. The worker writes
+    the tables into the unit's temporary folder as it goes (bounded memory, see
+    `seized.scanning.Rows`), and the folder is renamed into place when the unit is done.
+    `before_save` may raise to keep the unit out of the journal (an interruption that reached
+    a read in the middle of the unit: seized.interrupt)."""
+    folder = new_unit_folder(Path(root), unit.id)
+    try:
+        result = run_unit(unit, options, folder)
+        if before_save is not None:
+            before_save()
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if result.folder is None:  # a hash unit: no tables
+        folder.rmdir()
     save_unit(Path(root), result)
     return UnitResult(result.unit_id, {}, result.stats, journalled=True)

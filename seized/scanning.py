@@ -12,14 +12,19 @@ import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from operator import attrgetter
-from typing import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc
 
 from extractors.base import Extractor, Finding, LimitReached, Source
 from extractors.harvest import AddressTally
-from seized.tables import worker_schema
+from seized.tables import finding_keys, sort_worker_table, worker_schema
 
 OVERLAP = 64 * 1024
 
@@ -74,6 +79,27 @@ class OffsetMap:
         return image + offset - start if offset < start + length else None
 
 
+    def many(self, offsets: list) -> list:
+        """`[self(o) for o in offsets]` (None stays None), vectorised: one call per window."""
+        if not self._runs:
+            return [None] * len(offsets)
+        known = [o for o in offsets if o is not None]
+        if not known:
+            return [None] * len(offsets)
+        offs = np.array(known, dtype=np.int64)
+        runs = np.array(self._runs, dtype=np.int64).reshape(-1, 3)
+        i = np.searchsorted(runs[:, 0], offs, side="right") - 1
+        ok = i >= 0
+        j = np.where(ok, i, 0)
+        start, image, length = runs[j, 0], runs[j, 1], runs[j, 2]
+        ok &= offs < start + length
+        mapped = [m if v else None for m, v in zip((image + offs - start).tolist(), ok.tolist())]
+        if len(known) == len(offsets):
+            return mapped
+        it = iter(mapped)
+        return [None if o is None else next(it) for o in offsets]
+
+
 NO_MAP = OffsetMap(())
 
 
@@ -98,20 +124,57 @@ class ObjectContext:
     mtime: int | None = None  # the file's (for members: the containing file's) mtime, seconds since the epoch
 
 
+SPILL_ROWS = 1 << 18  # rows of one table a unit holds before they are sorted and spilled as a run
+FINDING_CHUNK = 1 << 15  # findings of one extractor on one window made into rows at a time
+MERGE_BATCH = 1 << 14  # rows per batch of a spilled run
+
+
 @dataclass(slots=True)
 class Rows:
     """What a unit produces: findings as column batches per table, and error rows.
 
     Columns, not row dicts: a harvest list yields hundreds of thousands of findings, and
-    building one dict per finding cost more than finding them.
+    building one dict per finding cost more than finding them. Memory is bounded whatever
+    the unit's finding count when `spill_dir` is given: once a table holds `spill_rows`
+    rows they are sorted into a run (with their finding keys, as the journal wants them)
+    and written there as an Arrow IPC file; `finish` joins the runs (see `runs`).
     """
 
     batches: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
     errors: list[dict] = field(default_factory=list)
+    spill_dir: Path | None = None
+    spill_rows: int | None = None  # None: the module's SPILL_ROWS
+    held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
+    spilled: dict[str, list[Path]] = field(default_factory=dict)  # sorted runs on disk, in order
 
-    def add(self, table: str, columns: dict[str, list]) -> None:
+    def add(self, table: str, columns: dict[str, list]) -> pa.Table:
         """Columns become Arrow at once: a unit's findings held as Python strings cost twice as much."""
-        self.batches[table].append(pa.Table.from_pydict(columns, schema=worker_schema(table)))
+        batch = pa.Table.from_pydict(columns, schema=worker_schema(table))
+        self.batches[table].append(batch)
+        if self.spill_dir is not None:
+            held = self.held[table] = self.held.get(table, 0) + batch.num_rows
+            if held >= (self.spill_rows or SPILL_ROWS):
+                self.spill(table)
+        return batch
+
+    def spill(self, table: str) -> None:
+        """Sort what `table` holds into a run and write it to `spill_dir`, holding nothing."""
+        run = sorted_run(table, self.batches.pop(table))
+        runs = self.spilled.setdefault(table, [])
+        path = self.spill_dir / f"{table}.run-{len(runs):06d}.arrow"
+        write_ipc(path, [run], MERGE_BATCH)  # batches: a merge reads a run a batch at a time
+        runs.append(path)
+        self.held[table] = 0
+
+    def runs(self, table: str) -> list[pa.Table | Path]:
+        """The table's sorted runs in the order they were made: spilled files, then what is held."""
+        out: list[pa.Table | Path] = list(self.spilled.get(table, ()))
+        if self.batches.get(table):
+            out.append(sorted_run(table, self.batches[table]))
+        return out
+
+    def tables(self) -> list[str]:
+        return sorted(set(self.spilled) | {t for t, b in self.batches.items() if b})
 
     def error(self, ctx: ObjectContext | None, stage: str, error: str, volume: str | None = None) -> None:
         self.errors.append(
@@ -126,20 +189,59 @@ class Rows:
         )
 
 
+def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
+    """Batches of one table sorted in final order, with their finding keys (one Arrow chunk)."""
+    t = sort_worker_table(table, pa.concat_tables(batches)).combine_chunks()
+    return t.append_column("finding_key", finding_keys(table, t))
+
+
+def write_ipc(path: Path, tables: Iterable[pa.Table | Path], max_chunksize: int | None = None) -> None:
+    """An Arrow IPC file of the tables' rows in order; a Path is a run already on disk (read
+    memory-mapped, one batch at a time, so a run is never copied whole into memory)."""
+    writer = None
+    try:
+        for t in tables:
+            if isinstance(t, Path):
+                with pa.memory_map(str(t)) as source:
+                    reader = pa.ipc.open_file(source)
+                    for i in range(reader.num_record_batches):
+                        batch = reader.get_batch(i)
+                        if writer is None:
+                            writer = pa.ipc.new_file(str(path), batch.schema)
+                        writer.write_batch(batch)
+            else:
+                if writer is None:
+                    writer = pa.ipc.new_file(str(path), t.schema)
+                writer.write_table(t, max_chunksize=max_chunksize)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def _owned(findings: list, window: Window, rows: Rows, ctx: ObjectContext, stage: str) -> list:
     """The findings this window owns; limits become error rows."""
-    kept = []
-    for f in findings:
-        if isinstance(f, LimitReached):  # a bound hit in this window is recorded whatever its offset
-            rows.error(ctx, stage, f"limit reached: {f.limit} = {f.value}")
-            continue
-        offset = getattr(f, "offset", None)  # whole-object verdicts have none
-        if offset is not None and not window.whole:
-            absolute = window.data_start + offset
-            if not (window.own_start <= absolute < window.own_end):
+    if LimitReached in map(type, findings):  # rare: the general loop
+        kept = []
+        for f in findings:
+            if isinstance(f, LimitReached):  # a bound hit in this window is recorded whatever its offset
+                rows.error(ctx, stage, f"limit reached: {f.limit} = {f.value}")
                 continue
-        kept.append(f)
-    return kept
+            offset = getattr(f, "offset", None)  # whole-object verdicts have none
+            if offset is not None and not window.whole:
+                absolute = window.data_start + offset
+                if not (window.own_start <= absolute < window.own_end):
+                    continue
+            kept.append(f)
+        return kept
+    if window.whole:
+        return findings
+    # own_start <= data_start + offset < own_end, with the window's bounds made relative once
+    lo, hi = window.own_start - window.data_start, window.own_end - window.data_start
+    return [f for f, o in zip(findings, map(_offset_of, findings)) if o is None or lo <= o < hi]
+
+
+def _offset_of(f) -> int | None:
+    return getattr(f, "offset", None)  # whole-object verdicts have none
 
 
 def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extractor: str, version: str) -> dict:
@@ -151,7 +253,7 @@ def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extracto
     cols = dict(
         volume=[ctx.volume] * n, inode=[ctx.inode] * n, stream=[ctx.stream] * n, path=[ctx.path] * n,
         member=[ctx.member] * n, offset=offsets,
-        image_offset=[None if o is None else ctx.image_offset(o) for o in offsets],
+        image_offset=_image_offsets(ctx.image_offset, offsets),
         extractor=[extractor] * n, extractor_version=[version] * n,
     )
     for name in _field_names(cls):
@@ -159,6 +261,12 @@ def _columns(kept: list, cls: type, ctx: ObjectContext, window: Window, extracto
     if "line_no" in cols and window.lines_before:
         cols["line_no"] = [None if x is None else x + window.lines_before for x in cols["line_no"]]
     return cols
+
+
+def _image_offsets(image_offset: Callable[[int], int | None], offsets: list) -> list:
+    if isinstance(image_offset, OffsetMap):
+        return image_offset.many(offsets)
+    return [None if o is None else image_offset(o) for o in offsets]
 
 
 def scan_window(
@@ -174,18 +282,22 @@ def scan_window(
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue
-        try:
-            findings = list(ext.extract(window.data, source))
-        except Exception as exc:  # an extractor bug must not stop the case; it is recorded
-            rows.error(ctx, f"extractor:{ext.name}", f"{type(exc).__name__}: {exc}"[:300])
-            continue
-        kept = _owned(findings, window, rows, ctx, f"extractor:{ext.name}")
-        if not kept:
-            continue
-        cols = _columns(kept, ext.finding, ctx, window, ext.name, ext.version)
-        rows.add(ext.table, cols)
-        if ext.table == "emails":
-            addresses.add(window.data, kept)
+        # In chunks: a dense window (a 16 MiB harvest list holds 600,000 addresses) never has all
+        # its findings alive as Python objects at once; rows come out in the same order.
+        found = iter(ext.extract(window.data, source))
+        while True:
+            try:
+                findings = list(islice(found, FINDING_CHUNK))
+            except Exception as exc:  # an extractor bug must not stop the case; it is recorded
+                rows.error(ctx, f"extractor:{ext.name}", f"{type(exc).__name__}: {exc}"[:300])
+                break
+            kept = _owned(findings, window, rows, ctx, f"extractor:{ext.name}")
+            if kept:
+                rows.add(ext.table, _columns(kept, ext.finding, ctx, window, ext.name, ext.version))
+                if ext.table == "emails":
+                    addresses.add(window.data, kept)  # extractors.harvest: addresses and how many stood bare
+            if len(findings) < FINDING_CHUNK:
+                break
 
 
 def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable, cls: type,

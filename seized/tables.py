@@ -171,8 +171,20 @@ def sort_worker_table(name: str, table: pa.Table) -> pa.Table:
     """A worker's finding table in the order it takes in the final table (see SORT_KEYS):
     sorted on the workers, in parallel, instead of on the conductor after the last unit.
     Columns the worker lacks are one value for the whole run and do not change the order."""
-    present = set(table.column_names)
-    return _sorted(table, [k for k in _sort_keys(final_schema(name)) if k[0] in present and k[0] not in LATE_KEYS])
+    return _sorted(table, worker_sort_keys(name, table.column_names))
+
+
+def worker_sort_keys(name: str, columns: list[str]) -> list[tuple[str, str]]:
+    """The sort keys of `sort_worker_table` for a worker table with these columns."""
+    present = set(columns)
+    return [k for k in _sort_keys(final_schema(name)) if k[0] in present and k[0] not in LATE_KEYS]
+
+
+def runs_in_order(name: str, before: pa.Table, after: pa.Table) -> bool:
+    """Whether a worker run whose last row is `before` may be followed by one starting with
+    `after` (each one row) in the order `sort_worker_table` gives; ties keep their order."""
+    seam = pa.concat_tables([before, after])
+    return pc.sort_indices(seam, sort_keys=worker_sort_keys(name, seam.column_names)).to_pylist() == [0, 1]
 
 
 ROW_GROUP_ROWS = 256 * 1024

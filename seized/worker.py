@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc
 
 from extractors.harvest import VERSION as HARVEST_VERSION, AddressTally, HarvestList, judge_harvest_list
@@ -23,8 +26,9 @@ from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from reports import schema
-from seized.tables import finding_keys, sort_worker_table, worker_schema
-from seized.scanning import NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window, windows
+from seized.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
+from seized.scanning import (MERGE_BATCH, NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
+                             windows, write_ipc)
 
 READ_BLOCK = 16 * 1024 * 1024
 YARA_TIMEOUT_S = 120
@@ -53,6 +57,7 @@ class UnitResult:
     tables: dict[str, bytes] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
     journalled: bool = False  # the worker wrote it to the journal itself (seized.journal.run_and_journal)
+    folder: str | None = None  # the tables are `<name>.arrow` files in this folder, not in `tables`
 
 
 def ipc_bytes(table: pa.Table) -> bytes:
@@ -103,10 +108,14 @@ def _rules(options: ScanOptions):
     return load_compiled(options.rules)
 
 
-def run_unit(unit: Unit, options: ScanOptions) -> UnitResult:
+def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> UnitResult:
+    """Scan one unit. With `folder` (an empty folder the caller owns), the finding tables never
+    sit whole in memory: rows beyond `scanning.SPILL_ROWS` per table are spilled there as sorted
+    runs, and every table is written there as `<name>.arrow` (the result's `folder` says so);
+    without it, the tables come back as IPC bytes in `tables`."""
     if unit.kind == "hash":
         return _run_hash(unit)
-    rows = Rows()
+    rows = Rows(spill_dir=folder)
     stats = {"bytes_read": 0, "bytes_unreadable": 0}
     rules = _rules(options)
     if unit.kind == "files":
@@ -116,6 +125,14 @@ def run_unit(unit: Unit, options: ScanOptions) -> UnitResult:
         for task in unit.regions:
             _scan_region(unit.image, task, rules, rows, stats)
         tables = {}
+    if folder is not None:
+        for name in rows.tables():
+            _write_runs(folder / f"{name}.arrow", name, rows)
+        if rows.errors:
+            tables["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
+        for name, t in tables.items():
+            write_ipc(folder / f"{name}.arrow", [t.combine_chunks()])
+        return UnitResult(unit.id, {}, stats, folder=str(folder))
     tables.update(_to_arrow(rows))
     return UnitResult(unit.id, {name: ipc_bytes(t) for name, t in tables.items()}, stats)
 
@@ -292,6 +309,88 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
 
 def _same_offset(offset: int) -> int:
     return offset
+
+
+def _write_runs(path: Path, name: str, rows: Rows) -> None:
+    """One table's sorted runs as one IPC file at `path`, the same rows in the same order as
+    `_to_arrow` gives: runs whose seams are in order are copied one batch at a time; if a run
+    starts before the previous one ends (an archive's members sort before the file's own rows,
+    and may follow a spill of them) the runs are sorted together in memory, as without spilling."""
+    runs = rows.runs(name)
+    spilled = [r for r in runs if isinstance(r, Path)]
+    if len(runs) > 1 and not _in_order(name, runs):
+        write_ipc(path, _merged(name, runs))
+    else:
+        write_ipc(path, runs)
+    for r in spilled:
+        r.unlink()
+
+
+def _pieces(run: pa.Table | Path):
+    """A run's rows a batch at a time (a spilled run memory-mapped)."""
+    if isinstance(run, Path):
+        with pa.memory_map(str(run)) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield pa.Table.from_batches([reader.get_batch(i)])
+    else:
+        for batch in run.to_batches(MERGE_BATCH):
+            yield pa.Table.from_batches([batch], run.schema)
+
+
+def _merged(name: str, runs: list):
+    """The rows of sorted runs in sort order, holding about one batch per run: each round sorts
+    what is loaded and gives out every row up to the smallest last loaded row of the runs not
+    yet read to their end (no row still unread can sort before it). Rows equal in every sort
+    key may come out in another order than one sort of all rows would give them; such rows
+    differ at most in list columns, which are not sort keys (none in practice)."""
+    sources = [_pieces(r) for r in runs]
+    bufs: list[pa.Table | None] = [None] * len(runs)
+    more = [True] * len(runs)
+    while True:
+        for i, src in enumerate(sources):
+            while more[i] and (bufs[i] is None or bufs[i].num_rows == 0):
+                piece = next(src, None)
+                if piece is None:
+                    more[i] = False
+                else:
+                    bufs[i] = piece
+        live = [i for i in range(len(runs)) if bufs[i] is not None and bufs[i].num_rows]
+        if not live:
+            return
+        sizes = [bufs[i].num_rows for i in live]
+        loaded = pa.concat_tables([bufs[i] for i in live])
+        order = pc.sort_indices(loaded, sort_keys=worker_sort_keys(name, loaded.column_names)).to_numpy().astype(np.int64)
+        open_runs = [j for j, i in enumerate(live) if more[i]]
+        if not open_runs:
+            yield loaded.take(order)
+            return
+        ends = np.cumsum(sizes) - 1  # index in `loaded` of each live run's last loaded row
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        cut = min(rank[ends[j]] for j in open_runs)  # the smallest last row of an unfinished run
+        yield loaded.take(order[:cut + 1])
+        rest = np.sort(order[cut + 1:])  # what stays, in run order
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        for j, i in enumerate(live):
+            lo, hi = np.searchsorted(rest, [starts[j], starts[j + 1]])
+            bufs[i] = bufs[i].take(rest[lo:hi] - starts[j]) if hi > lo else None
+
+
+def _edge(run: pa.Table | Path, last: bool) -> pa.Table:
+    """The first or last row of a run (a spilled run is read memory-mapped, one batch)."""
+    if isinstance(run, Path):
+        with pa.memory_map(str(run)) as source:
+            reader = pa.ipc.open_file(source)
+            batch = reader.get_batch(reader.num_record_batches - 1 if last else 0)
+            return pa.Table.from_batches([batch.slice(batch.num_rows - 1 if last else 0, 1)])
+    return run.slice(run.num_rows - 1 if last else 0, 1)
+
+
+def _in_order(name: str, runs: list) -> bool:
+    """Whether every run starts at or after the end of the one before, in the worker sort order
+    (stable: equal rows keep the order they were made in, as one sort of all the rows would)."""
+    return all(runs_in_order(name, _edge(before, True), _edge(after, False)) for before, after in zip(runs, runs[1:]))
 
 
 def _to_arrow(rows: Rows) -> dict[str, pa.Table]:

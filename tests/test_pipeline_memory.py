@@ -1,0 +1,88 @@
+"""Bounded worker memory: a unit's rows spilled as sorted runs give the same table as rows held
+whole, in order or not; the harvest judgement reads addresses held as Arrow arrays."""
+import pyarrow as pa
+import pyarrow.ipc
+
+from extractors.harvest import judge_harvest_list
+from extractors.registry import EXTRACTORS
+from extractors.harvest import AddressTally
+from seized.scanning import NO_MAP, ObjectContext, Rows, Window, scan_window
+from seized.worker import _to_arrow, _write_runs
+
+EMAILS = tuple(e for e in EXTRACTORS if e.name == "emails")
+
+
+def _ctx(member=None):
+    return ObjectContext("v1", 12, None, "/home/spam/list.txt", member, "list.txt", None, NO_MAP,
+                         "member" if member else "file")
+
+
+def _list(n, tag):
+    return b"".join(f"{tag}{i}@example{i % 7}.com\n".encode() for i in range(n))
+
+
+def _fill(rows, addresses):
+    # the file's own rows, then a member's (which sort before them: member null sorts last)
+    scan_window(Window(_list(900, "own"), 0, 0, 10**9, True, 0), _ctx(), EMAILS, rows, addresses)
+    scan_window(Window(_list(300, "mem"), 0, 0, 10**9, True, 0), _ctx("inner.txt"), EMAILS, rows, AddressTally())
+    scan_window(Window(_list(50, "late"), 10**6, 10**6, 10**9, False, 0), _ctx(), EMAILS, rows, addresses)
+
+
+def _read(path):
+    with pa.memory_map(str(path)) as src:
+        return pa.ipc.open_file(src).read_all()
+
+
+def test_spilled_runs_give_the_held_table(tmp_path):
+    held = Rows()
+    _fill(held, AddressTally())
+    want = _to_arrow(held)["emails"]
+    for spill_rows in (100, 299, 1000, 10**6):
+        folder = tmp_path / str(spill_rows)
+        folder.mkdir()
+        rows = Rows(spill_dir=folder, spill_rows=spill_rows)
+        _fill(rows, AddressTally())
+        _write_runs(folder / "emails.arrow", "emails", rows)
+        got = _read(folder / "emails.arrow")
+        assert got.equals(want), spill_rows
+        assert [p.name for p in folder.iterdir()] == ["emails.arrow"]  # runs removed
+
+
+def test_rows_held_stay_under_the_bound(tmp_path):
+    rows = Rows(spill_dir=tmp_path, spill_rows=200)
+    for part in range(6):
+        scan_window(Window(_list(150, f"p{part}x"), 0, 0, 10**9, True, 0), _ctx(), EMAILS, rows, AddressTally())
+        assert rows.held.get("emails", 0) < 200 + 150
+    assert len(rows.spilled["emails"]) >= 3
+
+
+def test_harvest_tally_holds_every_owned_address():
+    rows, tally = Rows(), AddressTally()
+    _fill(rows, tally)
+    plain = _read_addresses(rows)
+    assert tally.addresses == plain and len(plain) == 950
+    size = sum(len(a) + 1 for a in plain)
+    assert judge_harvest_list(tally.addresses, size, tally.bare) == judge_harvest_list(plain, size) is not None
+
+
+def _read_addresses(rows):
+    return [a for t in rows.batches["emails"] for a, m in zip(t.column("address").to_pylist(),
+                                                               t.column("member").to_pylist()) if m is None]
+
+
+def test_merge_of_interleaved_runs_in_small_batches(tmp_path, monkeypatch):
+    import seized.scanning
+    import seized.worker
+
+    monkeypatch.setattr(seized.scanning, "MERGE_BATCH", 7)
+    monkeypatch.setattr(seized.worker, "MERGE_BATCH", 7)
+    held = Rows()
+    _fill(held, AddressTally())
+    want = _to_arrow(held)["emails"]
+    for spill_rows in (50, 333):
+        folder = tmp_path / str(spill_rows)
+        folder.mkdir()
+        rows = Rows(spill_dir=folder, spill_rows=spill_rows)
+        _fill(rows, AddressTally())
+        _write_runs(folder / "emails.arrow", "emails", rows)
+        assert _read(folder / "emails.arrow").equals(want), spill_rows
