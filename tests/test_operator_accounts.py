@@ -78,4 +78,7 @@ def test_lines_that_do_not_fit_are_skipped() -> None:
 def test_credentials_no_longer_reports_account_files() -> None:
     gshadow = b"root:*::\ndaemon:*::\nsudo:!::cosma,bob\nadm:*::syslog\ncosma:!::\n"
     assert list(credentials.extract(gshadow, _src("/etc/gshadow"))) == []
-    assert list(credentials.extract(gshadow, _src("/home/a/list.txt")))  # the same lines elsewhere still are combos
+    # locked entries are no credentials wherever they stand (extractors/credentials.py); real pairs still are
+    assert list(credentials.extract(gshadow, _src("/home/a/list.txt"))) == []
+    combos = b"bob:Sunshine2009\nalice:hunter22x\ncarol:Passw0rd!\ndave:qwerty123\n"
+    assert list(credentials.extract(combos, _src("/home/a/list.txt")))
