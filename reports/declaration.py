@@ -35,7 +35,8 @@ HARVEST_IN_BODY = 10  # harvest lists named in the body per exhibit; the rest ar
 CATEGORIES_IN_BODY = 12
 PROVENANCE = {"finding_id", "evidence_id", "volume", "inode", "stream", "path", "member", "offset",
               "image_offset", "extractor", "extractor_version"}
-FREE_TEXT = {"context", "value", "snippet", "sample", "subject", "line", "text", "excerpt", "raw"}
+FREE_TEXT = {"context", "value", "snippet", "sample", "subject", "line", "text", "excerpt", "raw", "command",
+             "description"}
 # table -> (singular, plural) of what one row is
 TABLE_WORDS = {
     "emails": ("e-mail address occurrence", "e-mail address occurrences"),

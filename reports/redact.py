@@ -26,6 +26,10 @@ MIN_SCRUB_LENGTH = 4  # known secrets at least this long are removed from free t
 # and PEM private key blocks (key material never appears at all, not even masked).
 _URL_PW = re.compile(r"(?i)([a-z][a-z0-9+.\-]*://[^\s/:@]*:)([^\s/@]+)(@)")
 _KV_PW = re.compile(r"(?i)((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key)\s*[=:]\s*)([^\s&;,'\"]+)")
+# a password typed on a command line (shell histories, cron lines): `mysql -uroot -pSecret`,
+# `mysqldump --password=Secret`, `sshpass -p Secret ssh ...`
+_CLI_PW = re.compile(r"(\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p)([^\s-][^\s]*)"
+                     r"|(\bsshpass\s+-p\s*)(\S+)")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 KEY_MATERIAL = "[key material withheld]"
 
@@ -94,6 +98,7 @@ class Redactor:
             return text
         text = _URL_PW.sub(lambda m: m.group(1) + MASK + m.group(3), text)
         text = _KV_PW.sub(lambda m: m.group(1) + MASK, text)
+        text = _CLI_PW.sub(lambda m: (m.group(1) or m.group(3)) + MASK, text)
         for value in self._scrub_candidates(text) if scrub_known else ():
             if value in text:
                 text = text.replace(value, MASK)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reports.words import count, form
 from seized.manifest import file_sha256
 
 
@@ -117,11 +118,15 @@ def verified_line(case: Path, check_images: bool) -> str:
     tables = len(manifest.get("tables") or {})
     reports = len((manifest.get("report") or {}).get("files") or {})
     working = len((manifest.get("working_copy") or {}).get("files") or {})
+    exported = sum(len(e.get("files") or {}) for e in manifest.get("exports") or [] if isinstance(e, dict))
     images = len(manifest.get("evidence") or [])
-    checked = f"{tables} table(s) and {reports} report file(s)"
+    checked = f"{count(tables, 'table')} and {count(reports, 'report file')}"
     if working:
-        checked += f" and {working} working-copy file(s)"
+        checked += f" and {count(working, 'working-copy file')}"
+    if exported:
+        checked += f" and {count(exported, 'exported file')}"
     if check_images:
-        return f"verified: {checked} and {images} evidence image(s) match manifest.json"
-    return (f"verified: {checked} match manifest.json; the {images} evidence image(s) were NOT checked "
-            "(--no-images): run `seized verify` without it to re-hash them")
+        return f"verified: {checked} and {count(images, 'evidence image')} match manifest.json"
+    return (f"verified: {checked} match manifest.json; {count(images, 'evidence image')} "
+            f"{form(images, 'was', 'were')} NOT checked (--no-images): run `seized verify` without it to re-hash "
+            f"{form(images, 'it', 'them')}")

@@ -19,6 +19,11 @@ def _say(text: str) -> None:
     click.echo(f"seized: {text}")
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 image", "2 images": the CLI's lines agree in number as the declaration's do."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _warn(text: str) -> None:
     click.echo(f"seized: error: {text}", err=True)
 
@@ -203,7 +208,7 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
     if not no_report:
         _render(case, case_name, examiner, reveal_secrets=False)
     if outcome.failures:
-        _say(f"{len(outcome.failures)} image(s) failed: " + ", ".join(f.image for f in outcome.failures))
+        _say(f"{_count(len(outcome.failures), 'image')} failed: " + ", ".join(f.image for f in outcome.failures))
     sys.exit(outcome.exit_code)
 
 
@@ -418,7 +423,7 @@ def export(case, fmt, out, tables, reveal_secrets, debug) -> None:
         written = export_case(case, manifest, fmt, out, list(tables) or None, reveal_secrets)
     except ExportError as exc:
         _fail(str(exc))
-    _say(f"export {fmt}: {len(written)} file(s) in {out}, recorded in {case / 'manifest.json'}")
+    _say(f"export {fmt}: {_count(len(written), 'file')} in {out}, recorded in {case / 'manifest.json'}")
 
 
 def main() -> None:

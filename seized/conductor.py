@@ -690,7 +690,9 @@ def _plan_run_assemble(req: ScanRequest, specs: list[ImageSpec], opener: _CaseOp
             return ScanOutcome(2, failures)  # nothing was written: the case directory is as it was
         journal = opener.open()
         units = [u for p in plans for u in [p.hash_unit] + p.units]
-        say(f"{len(plans)} image(s), {sum(len(p.records) for p in plans)} file entries, {len(units)} units")
+        images, entries = len(plans), sum(len(p.records) for p in plans)
+        say(f"{images} image{'' if images == 1 else 's'}, {entries} file {'entry' if entries == 1 else 'entries'}, "
+            f"{len(units)} unit{'' if len(units) == 1 else 's'}")
         options = ScanOptions(rule_set.compiled_bytes if rule_set else None, rule_set.sha256 if rule_set else None,
                               req.containers)
         timings["plan_s"] = round(time.monotonic() - clock, 2)
