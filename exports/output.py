@@ -32,7 +32,8 @@ def write_csv(result, out: IO[bytes]) -> int:
     return rows
 
 
-def _json_default(value):
+def json_default(value):
+    """JSON for what Arrow hands back: ISO times with Z, bytes as backslash-escaped text."""
     if isinstance(value, (datetime, date)):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, bytes):
@@ -44,7 +45,7 @@ def write_jsonl(result, out: IO[str]) -> int:
     rows = 0
     for batch in _batches(result):
         for row in batch.to_pylist():
-            out.write(json.dumps(row, ensure_ascii=False, default=_json_default, sort_keys=False) + "\n")
+            out.write(json.dumps(row, ensure_ascii=False, default=json_default, sort_keys=False) + "\n")
         rows += batch.num_rows
     return rows
 
@@ -57,7 +58,7 @@ def _cell(value) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
+        return json.dumps(value, ensure_ascii=False, default=json_default)
     return str(value).replace("\n", "\\n").replace("\t", "\\t")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets as _random
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exports.batches import table_batches
+from exports.output import json_default
 from reports.redact import KEY_MATERIAL, MASK, SALT_BYTES, SALT_FILE, Redactor
 
 if TYPE_CHECKING:
@@ -79,14 +79,6 @@ def _csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
 
 
-def _json_default(value):
-    if isinstance(value, (datetime, date)):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    return str(value)
-
-
 def _write(ctx: "ExportContext", suffix: str) -> list[Path]:
     import pyarrow.csv as pcsv
 
@@ -114,7 +106,7 @@ def _write(ctx: "ExportContext", suffix: str) -> list[Path]:
         else:
             with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
                 for batch in batches:
-                    fh.writelines(json.dumps(r, ensure_ascii=False, default=_json_default) + "\n"
+                    fh.writelines(json.dumps(r, ensure_ascii=False, default=json_default) + "\n"
                                   for r in redact(batch, secret, redactor).to_pylist())
         written.append(path)
     return written

@@ -78,5 +78,19 @@ def lines(data: bytes) -> Iterator[tuple[int, bytes]]:
         pos += n + 1
 
 
+def content_lines(data: bytes, window_offset: int) -> Iterator[tuple[int, int, str]]:
+    """(line number in the window, offset, stripped text) of every line that is not blank or a
+    `#` comment; a window that starts inside the object drops its first line, which the window
+    before owns."""
+    skip_first = window_offset > 0
+    for n, (off, raw) in enumerate(lines(data), 1):
+        if skip_first:
+            skip_first = False
+            continue
+        line = text(raw).strip()
+        if line and not line.startswith("#"):
+            yield n, off, line
+
+
 def text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from extractors._unix import home_user, is_compressed, lines, object_path, text
+from extractors._unix import content_lines, home_user, is_compressed, lines, object_path, text
 from extractors.base import Extractor, Finding, Source
 
 NAME = "scheduled_tasks"
@@ -142,14 +142,7 @@ def extract(data: bytes, source: Source) -> Iterator[ScheduledTaskFinding]:
         if source.window_offset == 0:  # unit files are small; a window-crossing unit is not one
             yield from _units(data, kind, name, path)
         return
-    skip_first = source.window_offset > 0
-    for n, (off, raw) in enumerate(lines(data), 1):
-        if skip_first:
-            skip_first = False
-            continue
-        line = text(raw).strip()
-        if not line or line.startswith("#"):
-            continue
+    for n, off, line in content_lines(data, source.window_offset):
         if kind == "rc.local":
             if line in ("exit 0", "exit") or line.startswith(("#!", "set -e")):
                 continue

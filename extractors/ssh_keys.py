@@ -30,7 +30,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterator
 
-from extractors._unix import home_user, is_compressed, lines, object_path, text
+from extractors._unix import content_lines, home_user, is_compressed, object_path
 from extractors.base import Extractor, Finding, Source
 
 NAME = "ssh_keys"
@@ -177,14 +177,7 @@ def _ssh_place(path: str) -> bool:
 
 
 def _public_lines(data: bytes, source: Source, kind: str, user: str | None) -> Iterator[SshKeyFinding]:
-    skip_first = source.window_offset > 0
-    for n, (off, raw) in enumerate(lines(data), 1):
-        if skip_first:
-            skip_first = False
-            continue
-        line = text(raw).strip()
-        if not line or line.startswith("#"):
-            continue
+    for n, off, line in content_lines(data, source.window_offset):
         options = hosts = None
         if kind == "known_host":
             marker = None
