@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from seized.manifest import file_sha256
+from caseformat.manifest import file_sha256
 
 
 def _listed_files(folder: Path, case: Path) -> set[str]:

@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
+from caseformat import schema
+from caseformat import tables as tbl
+from caseformat.journal import Journal
+from caseformat.manifest import utc_now
 from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.layers import walk_stack
@@ -29,13 +33,9 @@ from ingest.images import ImageError, ImageSpec, evidence_id_for, identify_image
 from ingest.units import FileTask, Unit, hash_unit, plan_file_units, plan_region_units, unit_cost, unit_order
 from ingest.volumes import VolumeLayout, VolumeSpec, discover_volumes
 from known.step import KnownFiles
-from reports import schema
-from seized import tables as tbl
 from seized.casedir import CaseDirError, CaseDirPlan, check_case_dir, open_case_dir, undo_new_case_dir
 from seized import interrupt
 from seized.interrupt import from_keyboard_interrupt
-from seized.journal import Journal
-from seized.manifest import utc_now
 from seized.scanning import OVERLAP
 from seized.worker import ScanOptions, UnitResult, ipc_bytes, run_unit
 
@@ -238,7 +238,7 @@ def _identity(req: ScanRequest, rules_sha256: str | None) -> dict:
     from extractors.registry import EXTRACTORS
     from known.step import hash_set_identity
     from seized import __version__
-    from seized.journal import JOURNAL_FORMAT
+    from caseformat.journal import JOURNAL_FORMAT
 
     return {
         "images": [str(Path(p).absolute()) for p in req.images],

@@ -3,10 +3,11 @@ import dataclasses
 
 import pyarrow as pa
 
+from caseformat import schema
+from caseformat.tables import final_schema, finding_classes
+from caseformat import tables as tbl
 from extractors.base import Finding
 from extractors.registry import EXTRACTORS
-from reports import schema
-from seized.tables import final_schema, finding_classes
 
 
 def test_each_registry_entry_names_a_finding_dataclass():
@@ -32,8 +33,6 @@ import pyarrow.parquet as pq  # noqa: E402
 import pytest  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
-
-from seized import tables as tbl  # noqa: E402
 
 
 def _sorted_emails(n: int) -> pa.Table:
