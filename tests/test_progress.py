@@ -15,7 +15,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 @pytest.mark.skipif(not shutil.which("script"), reason="script (util-linux) gives the scan a terminal")
 def test_terminal_shows_units_bytes_rate_and_eta_per_image(demo_image, tmp_path):
-    second = tmp_path / "second.img"
+    second = tmp_path / "evidence" / "second.img"  # a case may not lie in the evidence's folder
+    second.parent.mkdir()
     shutil.copyfile(demo_image, second)
     with open(second, "r+b") as fh:  # different media (the same media twice is reported once)
         fh.truncate(demo_image.stat().st_size + (1 << 20))
