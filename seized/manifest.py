@@ -13,7 +13,7 @@ from caseformat.manifest import dependency_versions, file_sha256, utc_now
 
 def write_case(req, assembled, rule_set, started: str, failures, timings: dict[str, float],
                unit_results: str) -> dict:
-    """manifest.json for the tables `assembled` wrote (seized.conductor.Assembled)."""
+    """manifest.json for the tables `assembled` wrote (seized.assembly.Assembled)."""
     evidence_rows, accounting = assembled.evidence_rows, assembled.accounting
     written = {name: {"path": str(path.relative_to(req.case)), "rows": rows, "sha256": file_sha256(path)}
                for name, (path, rows) in sorted(assembled.tables.items())}
@@ -41,7 +41,7 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
         "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
         "accounting": accounting,
         "timings": timings,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
-        "unit_results": unit_results,  # how finished units reached the journal (seized.conductor.execute)
+        "unit_results": unit_results,  # how finished units reached the journal (seized.execution.execute)
         # tables whose unit runs overlapped and had to be sorted whole in memory (expected: none)
         "tables_sorted_in_memory": assembled.held_in_memory,
         "tables": written,

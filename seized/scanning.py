@@ -25,8 +25,7 @@ import pyarrow.ipc
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
 from extractors.base import Extractor, Finding, LimitReached, Source
 from extractors.harvest import AddressTally
-
-OVERLAP = 64 * 1024
+from ingest.units import OVERLAP
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,6 @@ ALLOWED = {
     "exports": READERS,
     "known": READERS,
 }
-# (module, import) pairs tolerated for now: `seized show` re-plans the evidence with the
-# conductor's plan_evidence until evidence planning moves into ingest/
-TOLERATED = {("reports.show", "seized.conductor")}
 
 
 def _module_name(path: Path) -> str:
@@ -82,6 +79,5 @@ def test_lower_layers_do_not_import_upper_ones() -> None:
         package = module.split(".")[0]
         if package not in ALLOWED:
             continue
-        foreign = {d for d in deps if d.split(".")[0] not in ALLOWED[package] | {package}
-                   and (module, d) not in TOLERATED}
+        foreign = {d for d in deps if d.split(".")[0] not in ALLOWED[package] | {package}}
         assert not foreign, f"{module} imports {sorted(foreign)}"

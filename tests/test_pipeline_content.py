@@ -14,7 +14,7 @@ import pytest
 from ingest import containers
 from ingest.images import identify_image
 from ingest.units import REGION_CHUNK
-from seized.conductor import plan_evidence
+from ingest.plan import plan_evidence
 from tests.test_pipeline_support import (ARCHIVES, BOUNDARY_ADDRESS, DEEP_OK_LEVELS, DEEP_TOO_LEVELS, PLAIN_LIST,
                                          WIPED_LIST, PipelineDisk, Scan, pipeline_disk, reference_scan, snapshot,
                                          tagged)
