@@ -11,7 +11,7 @@ SYSTEM_TOOLS := fls:sleuthkit ewfacquire:ewf-tools mkfs.ext4:e2fsprogs debugfs:e
   last:util-linux utmpdump:util-linux ssh-keygen:openssh-client openssl:openssl xmllint:libxml2-utils
 DEMO_DIR := demo
 
-.PHONY: setup system-packages demo test bench clean
+.PHONY: setup system-packages demo test test-fast bench clean
 
 setup: system-packages $(BIN)/seized
 
@@ -35,6 +35,10 @@ demo: setup
 
 test: setup
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q
+
+# everything but the tests marked slow (large images, external clusters, killed workers)
+test-fast: setup
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.run

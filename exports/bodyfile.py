@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from datetime import datetime
 from pathlib import Path
 
+from caseformat.atomic import atomic_file
 from exports.batches import table_batches
 
 _TYPE_LETTER = {"file": "r", "dir": "d", "symlink": "l", "link": "l", "virtual": "v", "virtual_dir": "V",
@@ -22,7 +23,7 @@ COLUMNS = ["evidence_id", "volume", "inode", "stream", "path", "name", "size", "
            "gid", "mtime", "atime", "ctime", "crtime", "md5"]
 
 if TYPE_CHECKING:
-    from exports.run import ExportContext
+    from exports.context import ExportContext
 
 
 def mode_string(kind: str | None, mode: int | None) -> str:
@@ -60,7 +61,7 @@ def line(row: dict) -> str:
 
 def write(ctx: "ExportContext") -> list[Path]:
     path = ctx.out / "seized.body"
-    with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
+    with atomic_file(path, text=True, errors="surrogateescape") as fh:
         for batch in table_batches(ctx.table_paths["files"], COLUMNS):
             fh.writelines(line(r) for r in batch.to_pylist() if r["name"] not in (".", ".."))
     return [path]

@@ -25,6 +25,7 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
+from caseformat.atomic import atomic_file, write_text
 from exports.batches import sql_batches
 
 FILE_SEPARATOR = "\U0010001C"  # bulk_extractor's separator between a file name and an offset
@@ -35,7 +36,7 @@ _KINDS = ((".tar.gz", "GZIP"), (".tgz", "GZIP"), (".gz", "GZIP"), (".bz2", "BZIP
 _PLAIN = re.compile(r"[^\x00-\x1f\x7f\\\ud800-\udfff]*\Z")
 
 if TYPE_CHECKING:
-    from exports.run import ExportContext
+    from exports.context import ExportContext
 
 
 def escape(text: str | None) -> str:
@@ -152,7 +153,7 @@ def _feature_file(con, path: Path, recorder: str, ev: dict, eid: str, sql: str |
                   containers: dict[tuple, int | None]) -> int:
     """Rows in each table's stored order (no sort: memory stays flat), table after table."""
     lines = 0
-    with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
+    with atomic_file(path, text=True, errors="surrogateescape") as fh:
         fh.write(_header(recorder, ev))
         for part in (sql.split(" UNION ALL ") if sql else ()):
             query = f"SELECT * FROM ({part.format(prov=_PROV)}) WHERE evidence_id = '{eid}'"
@@ -167,7 +168,7 @@ def _feature_file(con, path: Path, recorder: str, ev: dict, eid: str, sql: str |
 
 
 def _histogram(con, path: Path, recorder: str, eid: str, sql: str | None) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
+    with atomic_file(path, text=True, errors="surrogateescape") as fh:
         fh.write(f"# BE13_API-Version: 2.0.0\n# Feature-Recorder: {recorder}\n"
                  f"# Histogram-File-Version: {HISTOGRAM_FILE_VERSION}\n")
         if sql is None:
@@ -213,4 +214,4 @@ def _report_xml(path: Path, ev: dict, manifest: dict, counts: dict[str, int], ve
         "  </feature_files>\n"
         "</dfxml>\n"
     )
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)

@@ -24,10 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from caseformat.atomic import atomic_file
 from exports.batches import sql_batches, table_batches
 
 if TYPE_CHECKING:
-    from exports.run import ExportContext
+    from exports.context import ExportContext
 
 UCO = "https://ontology.unifiedcyberontology.org/uco/"
 CONTEXT = {
@@ -128,7 +129,7 @@ class _Graph:
 def write(ctx: "ExportContext") -> list[Path]:
     path = ctx.out / "seized-case.jsonld"
     evidence = sorted(ctx.manifest.get("evidence", []), key=lambda e: e["evidence_id"])
-    with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
+    with atomic_file(path, text=True, errors="surrogateescape") as fh:
         fh.write('{\n  "@context": ' + json.dumps(CONTEXT, sort_keys=True) + ',\n  "@graph": [')
         graph = _Graph(fh)
         tool = kb("Tool", "seized", ctx.version)

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape as _escape, quoteattr
 
+from caseformat.atomic import atomic_file
 from exports.batches import table_batches
 
 NAMESPACE = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
@@ -25,7 +26,7 @@ VERSION = "2.0.0"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 if TYPE_CHECKING:
-    from exports.run import ExportContext
+    from exports.context import ExportContext
 
 
 def text(value) -> str:
@@ -80,7 +81,7 @@ def write(ctx: "ExportContext") -> list[Path]:
     volumes = {}
     for row in con.sql("SELECT evidence_id, volume, start, fs_type, status FROM volumes ORDER BY ALL").fetchall():
         volumes.setdefault(row[0], []).append(row[1:])
-    with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
+    with atomic_file(path, text=True, errors="surrogateescape") as fh:
         fh.write("<?xml version='1.0' encoding='UTF-8'?>\n"
                  f"<dfxml xmlns='{NAMESPACE}' xmlns:dc='http://purl.org/dc/elements/1.1/' version='{VERSION}'>\n"
                  "  <metadata>\n    <dc:type>File system metadata and hashes</dc:type>\n  </metadata>\n"

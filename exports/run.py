@@ -7,30 +7,17 @@ verify` re-checks it like the tables and the report.
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from caseformat.atomic import write_json
+from caseformat.manifest import file_sha256, tool_version, utc_now
+from exports.context import ExportContext
 from reports.casedir import table_paths
-from seized.manifest import file_sha256, write_json_atomic
 
 
 class ExportError(Exception):
     """An export that cannot be made; `str()` is one line."""
-
-
-@dataclass(frozen=True)
-class ExportContext:
-    con: object  # the case's DuckDB connection (exports.sql.connect)
-    case: Path
-    manifest: dict
-    out: Path
-    tables: frozenset[str]  # the tables this export may read (all, or those named with --table)
-    table_paths: dict[str, Path]
-    reveal_secrets: bool
-    version: str
 
 
 def _formats() -> dict[str, tuple[Callable[[ExportContext], list[Path]], tuple[str, ...]]]:
@@ -85,16 +72,12 @@ def export_case(case: Path, manifest: dict, fmt: str, out: Path, tables: list[st
     ctx = ExportContext(con, case, manifest, out, chosen, paths, reveal_secrets,
                         str((manifest.get("tool") or {}).get("version") or _version()))
     written = writer(ctx)
-    for path in written:
-        os.chmod(path, 0o600)
     record(case, fmt, out, written, ctx)
     return written
 
 
 def _version() -> str:
-    from seized import __version__
-
-    return __version__
+    return tool_version()
 
 
 def _where(path: Path, case: Path) -> str:
@@ -112,11 +95,11 @@ def record(case: Path, fmt: str, out: Path, written: list[Path], ctx: ExportCont
     entry = {
         "format": fmt,
         "folder": _where(out, case),
-        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": utc_now(),
         "tables": sorted(ctx.tables) if fmt in ("csv", "jsonl") else None,
         "reveal_secrets": bool(ctx.reveal_secrets),
         "files": {_where(p, case): file_sha256(p) for p in sorted(written)},
     }
     exports = [e for e in manifest.get("exports", []) if e.get("folder") != entry["folder"]]
     manifest["exports"] = exports + [entry]
-    write_json_atomic(mpath, manifest)
+    write_json(mpath, manifest)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
+from caseformat.schema import PROVENANCE
 from reports.casedir import open_case, table_paths
-from reports.schema import PROVENANCE
 
 PROVENANCE_COLUMNS = [f.name for f in PROVENANCE]
 FINDINGS_VIEW = "findings"

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from caseformat.atomic import atomic_file
 from exports.batches import table_batches
 from exports.output import json_default
 from reports.redact import KEY_MATERIAL, MASK, SALT_BYTES, SALT_FILE, Redactor
 
 if TYPE_CHECKING:
-    from exports.run import ExportContext
+    from exports.context import ExportContext
 
 FREE_TEXT = ("context", "raw", "value")
 # the patterns of reports.redact in RE2 form, for Arrow's vectorised replace
@@ -33,8 +34,8 @@ _RE2_SUBS = (
 
 
 def secret_columns(table: str) -> frozenset[str]:
-    from reports.schema import secret_columns as of_class
-    from seized.tables import finding_classes
+    from caseformat.schema import secret_columns as of_class
+    from caseformat.tables import finding_classes
 
     classes = finding_classes()
     cols = set(of_class(classes[table])) if table in classes else set()
@@ -89,7 +90,7 @@ def _write(ctx: "ExportContext", suffix: str) -> list[Path]:
         secret = secret_columns(name)
         batches = table_batches(ctx.table_paths[name])
         if suffix == "csv":
-            with open(path, "wb") as fh:
+            with atomic_file(path) as fh:
                 writer = None
                 for batch in batches:
                     batch = _csv_ready(redact(batch, secret, redactor))
@@ -104,7 +105,7 @@ def _write(ctx: "ExportContext", suffix: str) -> list[Path]:
                                                            pa.RecordBatch.from_pylist([], schema=empty.schema)).schema)
                 writer.close()
         else:
-            with open(path, "w", encoding="utf-8", newline="\n", errors="surrogateescape") as fh:
+            with atomic_file(path, text=True, errors="surrogateescape") as fh:
                 for batch in batches:
                     fh.writelines(json.dumps(r, ensure_ascii=False, default=json_default) + "\n"
                                   for r in redact(batch, secret, redactor).to_pylist())

@@ -18,6 +18,9 @@ FILE_BATCH_BYTES = 32 * 1024 * 1024  # tens of MB: balanced tails, bounded worke
 FILE_BATCH_COUNT = 2000
 REGION_CHUNK = 32 * 1024 * 1024
 REGION_BATCH_COUNT = 100_000
+# Bytes a window (seized.scanning.windows) and an unallocated region read beyond their own on
+# both sides, so a finding shorter than this is never cut at a seam.
+OVERLAP = 64 * 1024
 
 T = TypeVar("T")
 

@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from caseformat.atomic import atomic_file, make_dir, write_text
+
 ALGOS = {32: "md5", 40: "sha1", 64: "sha256"}
 ALGO_ORDER = ("sha256", "sha1", "md5")  # strongest first
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -398,19 +400,15 @@ def _cache_read(hs: HashSet, folder: Path, key: str) -> bool:
 
 def _cache_write(hs: HashSet, folder: Path, key: str) -> str:
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dir(folder)
         for algo, values in hs.prefixes.items():
-            tmp = folder / f".{key}.{algo}.npy.tmp"
-            with open(tmp, "wb") as fh:
+            with atomic_file(folder / f"{key}.{algo}.npy") as fh:
                 np.save(fh, np.ascontiguousarray(values))
-            os.replace(tmp, folder / f"{key}.{algo}.npy")
         meta = {"cache_format": CACHE_FORMAT, "path": str(hs.path.resolve()), "format": hs.format,
                 "sha256": hs.sha256, "sha256_utc": hs.sha256_utc, "rejected": hs.rejected,
                 "column": hs.column, "table": hs.table, "base": hs.base, "keys": hs.keys,
                 "algos": sorted(hs.prefixes)}
-        tmp = folder / f".{key}.json.tmp"
-        tmp.write_text(json.dumps(meta, sort_keys=True))
-        os.replace(tmp, folder / f"{key}.json")  # last: an entry without its json is never read
+        write_text(folder / f"{key}.json", json.dumps(meta, sort_keys=True))  # last: an entry without its json is never read
     except OSError as exc:
         return f"not written: {exc.strerror or exc}"
     return f"written ({folder})"

@@ -56,8 +56,8 @@ class KnownFiles:
 
     def classify_files(self, files: pa.Table, plan, evidence_id: str, errors: list[pa.Table]) -> pa.Table:
         """`files` of one evidence item, classified; problems reading its package databases are
-        appended to `errors` (as tables of reports.schema.ERRORS)."""
-        from reports import schema
+        appended to `errors` (as tables of caseformat.schema.ERRORS)."""
+        from caseformat import schema
 
         try:
             dbs = read_package_databases(plan)

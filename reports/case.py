@@ -63,7 +63,7 @@ def _case_toml(root: Path) -> dict:
 
 def _finding_table_names(manifest: dict, root: Path) -> tuple[str, ...]:
     try:
-        from seized.tables import finding_classes
+        from caseformat.tables import finding_classes
 
         known = set(finding_classes())
     except Exception:  # a half-installed tree still reports what is on disk

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
+from caseformat.atomic import atomic_path  # noqa: E402
 from reports.activity_chart import activity_chart  # noqa: E402
 from reports.case import CaseData  # noqa: E402
 from reports.words import form  # noqa: E402
@@ -44,11 +45,11 @@ class PlannedChart:
 
 
 def _save(fig, path: Path) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+    finally:
+        plt.close(fig)
 
 
 def _top_domains(case: CaseData, file: str) -> PlannedChart | None:

@@ -491,10 +491,10 @@ def _detail(b: Builder, row: dict, secret_cols: frozenset[str]) -> str:
 
 
 def appendix_a(b: Builder) -> None:
-    from reports.schema import secret_columns
+    from caseformat.schema import secret_columns
 
     try:
-        from seized.tables import finding_classes
+        from caseformat.tables import finding_classes
 
         classes = finding_classes()
     except Exception:

@@ -9,11 +9,12 @@ The salt is reused on every re-render so the report stays byte-identical.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets as _random
 from dataclasses import dataclass
 from pathlib import Path
+
+from caseformat.atomic import make_dir, write_bytes
 
 SALT_FILE = ".salt"
 SALT_BYTES = 32
@@ -36,7 +37,7 @@ KEY_MATERIAL = "[key material withheld]"
 
 def load_salt(report_dir: Path) -> bytes:
     """The case's salt, created on first use (0600) and reused afterwards."""
-    report_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dir(report_dir)
     path = report_dir / SALT_FILE
     try:
         data = path.read_bytes()
@@ -45,14 +46,7 @@ def load_salt(report_dir: Path) -> bytes:
     except FileNotFoundError:
         pass
     data = _random.token_bytes(SALT_BYTES)
-    tmp = report_dir / (SALT_FILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_bytes(path, data)
     return data
 
 

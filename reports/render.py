@@ -13,6 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from caseformat.atomic import write_bytes, write_json, write_text
+from caseformat.manifest import file_sha256
+from caseformat.tables import write_table
 from reports.case import CaseData, load_case
 from reports.charts import draw_charts, plan_charts
 from reports.correlate import correlations
@@ -24,8 +27,6 @@ from reports.timeline import build_timeline
 from reports.to_docx import write_docx
 from reports.to_html import to_html
 from reports.to_md import to_markdown
-from seized.manifest import file_sha256, write_json_atomic
-from seized.tables import write_table
 
 REPORT_DIR = "report"
 # `--reveal-secrets` writes here, never to REPORT_DIR: the filing copy stays as it was.
@@ -33,20 +34,12 @@ WORKING_DIR = "report-working"
 WORKING_MARK = "EXAMINER'S WORKING COPY - CONTAINS SECRETS IN CLEAR TEXT - NOT FOR FILING OR DISCLOSURE"
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def _known_secrets(case: CaseData) -> frozenset[str]:
     """Every secret value in the case's tables, to scrub from free text shown in the report."""
-    from reports.schema import secret_columns
+    from caseformat.schema import secret_columns
 
     try:
-        from seized.tables import finding_classes
+        from caseformat.tables import finding_classes
 
         classes = finding_classes()
     except Exception:
@@ -76,7 +69,7 @@ def _record(case_root: Path, report_dir: Path, corr_info: dict, reveal: bool, de
     manifest["working_copy" if reveal else "report"] = {
         "files": files, "generated_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "reveal_secrets": bool(reveal)}
-    write_json_atomic(manifest_path, manifest)
+    write_json(manifest_path, manifest)
 
 
 def _mark_working_copy(blocks: list) -> list:
@@ -116,11 +109,7 @@ def _docx_page_headers(path: Path) -> None:
         run.font.color.rgb = RGBColor(0xB0, 0x00, 0x00)
     buf = io.BytesIO()
     d.save(buf)
-    tmp = path.with_name("." + path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(_stable_zip(buf.getvalue()))
-    os.replace(tmp, path)
+    write_bytes(path, _stable_zip(buf.getvalue()))
 
 
 def render_report(case: Path, case_name: str | None = None, examiner: str | None = None,
@@ -160,12 +149,12 @@ def render_report(case: Path, case_name: str | None = None, examiner: str | None
         blocks = declaration.blocks
         summary["queries"] = declaration.queries  # the numbered list behind the text's [Qn] markers
         title = f"Declaration of {data.examiner} - {data.case_name}"
-        _write_text(report_dir / "summary.json",
+        write_text(report_dir / "summary.json",
                     json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         shown = _mark_working_copy(blocks) if reveal_secrets else blocks  # the working copy: marked throughout
-        _write_text(report_dir / "declaration.md", to_markdown(shown))
+        write_text(report_dir / "declaration.md", to_markdown(shown))
         html = to_html(shown, title)
-        _write_text(report_dir / "declaration.html", _html_banner(html) if reveal_secrets else html)
+        write_text(report_dir / "declaration.html", _html_banner(html) if reveal_secrets else html)
         drawn.result()
     write_docx(shown, report_dir / "declaration.docx", report_dir, title, data.examiner,
                data.manifest.get("finished_utc"))

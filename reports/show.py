@@ -82,7 +82,7 @@ def _file_bytes(spec, row: dict, want: int) -> tuple[bytes, str]:
     from ingest.filesystems import open_tsk, read_stream
     from ingest.images import open_image
     from ingest.xfs import open_xfs, read_xfs_stream
-    from seized.conductor import plan_evidence
+    from ingest.plan import plan_evidence
 
     plan = plan_evidence(spec, unallocated=False)
     for unit in plan.units:

@@ -6,7 +6,7 @@ tables where they lie, sorts out of core under a memory limit (spilling to a fol
 creates in the case and removes), and hands back Arrow batches that are written as they
 come: memory does not grow with the case.
 
-Rows (columns in reports.schema.TIMELINE): time (ISO-8601 UTC), time_inferred, evidence_id,
+Rows (columns in caseformat.schema.TIMELINE): time (ISO-8601 UTC), time_inferred, evidence_id,
 source_table, kind, description, user, finding_id. Sources, each used only when its table
 and columns exist in the case (an absent table adds no rows):
 * files: one row per (file, distinct time) with mactime's MACB flags as kind (`file m.c.`);
@@ -35,7 +35,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from reports.schema import TIMELINE
+from caseformat.schema import TIMELINE
 
 BATCH_ROWS = 65_536
 MEMORY_LIMIT = os.environ.get("SEIZED_TIMELINE_MEMORY", "512MB")  # DuckDB spills past it
@@ -256,7 +256,7 @@ def timeline_sql(con, case: Path) -> str | None:
 
 def build_timeline(case: Path) -> tuple[Path, int]:
     """Write CASE/tables/timeline/part-0.parquet from the case's tables; (path, rows)."""
-    from seized.tables import SortedTableWriter
+    from caseformat.tables import SortedTableWriter
 
     case = Path(case)
     con = _connect(case)

@@ -6,7 +6,6 @@ fixed timestamp, so re-rendering an unchanged case gives the same file and hash.
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from copy import deepcopy
 from datetime import datetime, timezone
@@ -17,6 +16,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
 
+from caseformat.atomic import write_bytes
 from reports import doc
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -124,8 +124,4 @@ def write_docx(blocks: list[doc.Block], path: Path, report_dir: Path, title: str
     props.modified = when
     buf = io.BytesIO()
     d.save(buf)
-    tmp = path.with_name("." + path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(_stable_zip(buf.getvalue()))
-    os.replace(tmp, path)
+    write_bytes(path, _stable_zip(buf.getvalue()))

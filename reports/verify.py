@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from caseformat.manifest import file_sha256
 from reports.words import count, form
-from seized.manifest import file_sha256
 
 
 def _listed_files(folder: Path, case: Path) -> set[str]:

@@ -21,14 +21,16 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from caseformat.atomic import temporary_name, write_text
+
 MARKER = ".seized-case.json"
 MARKER_FORMAT = "seized-case/1"
 # Every entry a case directory's format owns: the only names `--force` ever removes.
 OWNED = ("manifest.json", "tables", "report", "report-working", ".journal", MARKER)
 # Entries an examiner may keep in a case directory; never removed, never a reason to refuse.
 KEPT = ("case.toml",)
-# Temporary names the case writers use while a file is being replaced (seized.manifest, reports.render).
-_OWNED_TEMPS = (".manifest.json.tmp", MARKER + ".tmp")
+# Temporary names the case writers use while a file is being replaced (caseformat.atomic).
+_OWNED_TEMPS = (temporary_name(Path("manifest.json")).name, temporary_name(Path(MARKER)).name)
 WALK_LIMIT = 200_000  # entries looked at when searching an existing directory for evidence
 
 
@@ -212,11 +214,7 @@ def open_case_dir(plan: CaseDirPlan, identity: dict, evidence: list[str]) -> lis
     marker = case / MARKER
     marker_existed = os.path.lexists(marker)
     data = {"format": MARKER_FORMAT, "identity": identity, "owns": list(OWNED)}
-    tmp = case / (MARKER + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, sort_keys=True, indent=1))
-    os.replace(tmp, marker)
+    write_text(marker, json.dumps(data, sort_keys=True, indent=1))
     if not marker_existed and plan.existed:
         created.append(marker)
     return created

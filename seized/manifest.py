@@ -4,63 +4,16 @@ Counsel cite the manifest's hashes and versions; `seized verify` re-checks them.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
-import sys
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
-DEPENDENCIES = (
-    "seized", "pytsk3", "libewf-python", "libfsxfs-python", "libvslvm-python", "yara-python", "dask",
-    "distributed", "pyarrow", "email-validator", "tldextract", "click", "rich", "python-docx", "matplotlib",
-    "psutil", "numpy", "duckdb",
-)
-
-
-def utc_now() -> str:
-    """Now, to the second, in UTC: the form every time in the manifest takes."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def dependency_versions() -> dict[str, str]:
-    out = {}
-    for name in DEPENDENCIES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    import pyewf
-    import pytsk3
-    import yara
-
-    out["libtsk (The Sleuth Kit)"] = pytsk3.TSK_VERSION_STR
-    out["libewf"] = pyewf.get_version()
-    out["libyara"] = yara.__version__
-    out["python"] = platform.python_version()
-    return out
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+from caseformat.atomic import write_json
+from caseformat.manifest import dependency_versions, file_sha256, utc_now
 
 
 def write_case(req, assembled, rule_set, started: str, failures, timings: dict[str, float],
                unit_results: str) -> dict:
-    """manifest.json for the tables `assembled` wrote (seized.conductor.Assembled)."""
+    """manifest.json for the tables `assembled` wrote (seized.assembly.Assembled)."""
     evidence_rows, accounting = assembled.evidence_rows, assembled.accounting
     written = {name: {"path": str(path.relative_to(req.case)), "rows": rows, "sha256": file_sha256(path)}
                for name, (path, rows) in sorted(assembled.tables.items())}
@@ -88,11 +41,11 @@ def write_case(req, assembled, rule_set, started: str, failures, timings: dict[s
         "failed_images": [{"image": f.image, "reason": f.reason} for f in failures],
         "accounting": accounting,
         "timings": timings,  # wall seconds per phase: plan (walk), units (Dask), assemble (tables)
-        "unit_results": unit_results,  # how finished units reached the journal (seized.conductor.execute)
+        "unit_results": unit_results,  # how finished units reached the journal (seized.execution.execute)
         # tables whose unit runs overlapped and had to be sorted whole in memory (expected: none)
         "tables_sorted_in_memory": assembled.held_in_memory,
         "tables": written,
         "known_files": assembled.known_files,  # hash sets (name, SHA-256) and package databases read
     }
-    write_json_atomic(req.case / "manifest.json", manifest)
+    write_json(req.case / "manifest.json", manifest)
     return manifest

@@ -63,7 +63,7 @@ def _run(unit: Unit):
 
 
 class PipeWorkers:
-    """Local worker processes over pipes: the fallback executor for `seized.conductor.execute`.
+    """Local worker processes over pipes: the fallback executor for `seized.execution.execute`.
 
     It has the lifecycle methods of seized.cluster.BackgroundCluster (close, join) so the
     conductor stops it the same way; it has no `client`, which is how execute() tells it apart.

@@ -22,11 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
 
+from caseformat.tables import finding_keys, sort_worker_table, worker_schema
 from extractors.base import Extractor, Finding, LimitReached, Source
 from extractors.harvest import AddressTally
-from seized.tables import finding_keys, sort_worker_table, worker_schema
-
-OVERLAP = 64 * 1024
+from ingest.units import OVERLAP
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ def run_timeline(case: Path, start: str | None, end: str | None, evidence: str |
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        from reports.schema import TIMELINE
+        from caseformat.schema import TIMELINE
 
         rows = 0
         with pacsv.CSVWriter(str(csv_path), TIMELINE) as writer:

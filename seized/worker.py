@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
 
+from caseformat import schema
+from caseformat.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
 from extractors.harvest import VERSION as HARVEST_VERSION, AddressTally, HarvestList, judge_harvest_list
 from extractors.registry import EXTRACTORS
 from ingest.problems import one_line
@@ -25,8 +27,6 @@ from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, 
 from ingest.xfs import open_xfs, read_xfs_stream
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
-from reports import schema
-from seized.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
 from seized.scanning import (MERGE_BATCH, NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
                              windows, write_ipc)
 

@@ -81,6 +81,7 @@ def test_command_line_is_quoted_and_reruns_as_printed(demo):
     assert {name: info["sha256"] for name, info in again["tables"].items()} == before
 
 
+@pytest.mark.slow
 def test_every_appendix_a_check_prints_its_findings_bytes(demo):
     checks = appendix_checks(_md(demo))
     rows = _rows(demo)
@@ -312,6 +313,7 @@ def test_every_kind_of_bound_is_recognised_and_names_the_tables_it_shortens():
     assert "indicators_per_window" in {b["key"] for b in bounds_for(bounds, "indicators")}
 
 
+@pytest.mark.slow
 def test_checks_on_lvm_and_xfs_volumes_use_seized_show_and_reproduce(tmp_path):
     """No standard tool reaches a file on XFS inside LVM (split segments): the check is
     `seized show`, which walks the layers again and prints the bytes."""

@@ -109,6 +109,7 @@ def test_bodyfile_gives_the_same_mactime_timeline_as_fls(case, demo_image, tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_case_uco_passes_case_validate_offline(case, tmp_path):
     validate = Path(sys.executable).with_name("case_validate")
     if not validate.exists():
@@ -126,6 +127,7 @@ def test_case_uco_passes_case_validate_offline(case, tmp_path):
     assert "Conforms: True" in proc.stdout
 
 
+@pytest.mark.slow
 def test_csv_and_jsonl_redact_secrets_unless_revealed(case, tmp_path):
     secrets = {s for s in read_table(case, "credentials").column("secret").to_pylist() if s and len(s) >= 4}
     out = _export(case, "csv", tmp_path / "csv")

@@ -179,6 +179,7 @@ def _without(rows: list[dict], columns: set[str]) -> list[dict]:
     return sorted(out, key=lambda r: (r["volume"], r["path"], r["stream"] or "", r["inode"]))
 
 
+@pytest.mark.slow
 def test_rescan_gives_identical_tables(foundation: Path, scans: ScanCache, ext4_image: Path, fat32_image: Path,
                                       ntfs_image: Path, gpt_disk: Path, mbr_disk: Path) -> None:
     first = foundation

@@ -139,6 +139,7 @@ def _system_text(roots: list[str]):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_silent_on_this_machines_docs_and_etc():
     """A clean system names nobody: /usr/share/doc (gzip'd changelogs expanded) and /etc.
 
@@ -168,6 +169,7 @@ def test_finds_plants_among_system_text(tmp_path):
 
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_silent_on_a_clean_debian_server(tmp_path):
     """The clean hosting server of issue "Real evidence, real noise" (tests/realsystem.py, from the

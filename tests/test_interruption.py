@@ -15,9 +15,9 @@ import pytest
 
 from tests import imaging
 from tests.conftest import REPO
-from tests.test_pipeline_support import address_lines, assert_same_case, kill_group, seized_argv, snapshot
+from tests.pipeline_support import address_lines, assert_same_case, kill_group, seized_argv, snapshot
 
-pytestmark = pytest.mark.usefixtures("seized_cli")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("seized_cli")]  # slow: signals a running scan and resumes it
 
 LINE = re.compile(r"^seized: error: interrupted after (\d+) of (\d+) units; run the same command again to resume$")
 

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import REPO, SCAN_TIMEOUT, manifest, table_names
 
+pytestmark = pytest.mark.slow  # namespaces without network, tmpfs as another user
+
 # tables whose rows do not name the image's path (the evidence table does)
 SAME_TABLES = ("credentials", "emails", "errors", "files", "harvest_lists", "indicators", "spam_templates", "tor",
                "volumes", "yara")

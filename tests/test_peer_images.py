@@ -17,6 +17,8 @@ from tests import oracle
 from tests.conftest import (SECTOR, ScanCache, assert_files_match_fls, evidence_id, files_of, one_evidence,
                             read_table, run_seized, volumes_of, walked_volumes)
 
+pytestmark = pytest.mark.slow  # the peer corpus' images, scanned whole
+
 PASSWORDS_MD5 = "39cb097008d17660abd0539891a672af"
 
 

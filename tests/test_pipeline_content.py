@@ -1,6 +1,6 @@
 """What the parallel pipeline finds where: unallocated space, region-chunk edges, archives.
 
-All against the in-process scan of the shared pipeline disk (tests/test_pipeline_support.py):
+All against the in-process scan of the shared pipeline disk (tests/pipeline_support.py):
 an ext4 partition holding lists, archives (zip, tar.gz, nested, a 42-style bomb, deep nests)
 and a list deleted kernel-style, a FAT16 partition, and old data after the partitions with an
 address planted across a region-chunk boundary.
@@ -14,8 +14,8 @@ import pytest
 from ingest import containers
 from ingest.images import identify_image
 from ingest.units import REGION_CHUNK
-from seized.conductor import plan_evidence
-from tests.test_pipeline_support import (ARCHIVES, BOUNDARY_ADDRESS, DEEP_OK_LEVELS, DEEP_TOO_LEVELS, PLAIN_LIST,
+from ingest.plan import plan_evidence
+from tests.pipeline_support import (ARCHIVES, BOUNDARY_ADDRESS, DEEP_OK_LEVELS, DEEP_TOO_LEVELS, PLAIN_LIST,
                                          WIPED_LIST, PipelineDisk, Scan, pipeline_disk, reference_scan, snapshot,
                                          tagged)
 

@@ -1,7 +1,7 @@
 """Same input, same output: in-process, 1 and 2 local Dask workers, an external cluster, a rerun.
 
 Every table is compared row by row (finding ids included) and the Parquet files byte for byte
-(sha256), against the in-process scan of the shared pipeline disk (tests/test_pipeline_support.py).
+(sha256), against the in-process scan of the shared pipeline disk (tests/pipeline_support.py).
 The external cluster is the real `dask scheduler` / `dask worker` commands on 127.0.0.1.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from seized.cluster import _missing_paths
-from tests.test_pipeline_support import (PipelineDisk, Scan, assert_same_case, dask_cluster, pipeline_disk,
+from tests.pipeline_support import (PipelineDisk, Scan, assert_same_case, dask_cluster, pipeline_disk,
                                          reference_scan, run_scan, scan_ok, snapshot)
 
-pytestmark = pytest.mark.usefixtures("seized_cli")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("seized_cli")]  # slow: external Dask clusters, unreachable schedulers
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_workers_that_cannot_see_the_case_send_their_results(disk: PipelineDisk,
 
 
 def test_unreachable_scheduler_is_one_line(disk: PipelineDisk, cases: Path) -> None:
-    from tests.test_pipeline_support import free_port
+    from tests.pipeline_support import free_port
 
     got = run_scan(cases / "nowhere", disk.path, "--scheduler", f"tcp://127.0.0.1:{free_port()}", timeout=120)
     assert got.returncode == 2, got.out

@@ -20,10 +20,10 @@ import pytest
 
 from tests import imaging
 from tests.conftest import REPO
-from tests.test_pipeline_support import (Scan, address_lines, assert_same_case, kill_group, scan_ok, seized_argv,
+from tests.pipeline_support import (Scan, address_lines, assert_same_case, kill_group, scan_ok, seized_argv,
                                          snapshot, tagged)
 
-pytestmark = pytest.mark.usefixtures("seized_cli")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("seized_cli")]  # slow: kills scans and workers mid-run
 
 BLOBS = 10
 BLOB_BYTES = 16 * imaging.MIB

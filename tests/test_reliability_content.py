@@ -24,6 +24,8 @@ import pytest
 from tests import hostile
 from tests.accounting import assert_accounting
 
+pytestmark = pytest.mark.slow  # a 200 MB line and hostile content
+
 MIB = 1024 * 1024
 MARKER = b"SEIZED-HOSTILE-MARKER"
 CONTROL = b"From: pharma@spam-sender.example\nTo: victim@example.org\nSubject: cheap pills\n\nSEIZED-HOSTILE-MARKER\n"

@@ -234,7 +234,7 @@ def test_md_090_raid1_and_luks1_probes(stack: Stack, tmp_path: Path) -> None:
 
 def test_whole_disk_physical_volume_is_planned(stack: Stack, tmp_path: Path) -> None:
     """A PV on the whole disk (no partition table): its LVs are walked, not 'not a disk image'."""
-    from seized.conductor import plan_evidence
+    from ingest.plan import plan_evidence
 
     pv = tmp_path / "evidence" / "whole.pv"
     pv.parent.mkdir()

@@ -3,10 +3,11 @@ import dataclasses
 
 import pyarrow as pa
 
+from caseformat import schema
+from caseformat.tables import final_schema, finding_classes
+from caseformat import tables as tbl
 from extractors.base import Finding
 from extractors.registry import EXTRACTORS
-from reports import schema
-from seized.tables import final_schema, finding_classes
 
 
 def test_each_registry_entry_names_a_finding_dataclass():
@@ -33,8 +34,6 @@ import pytest  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from seized import tables as tbl  # noqa: E402
-
 
 def _sorted_emails(n: int) -> pa.Table:
     rows = [dict(evidence_id="e1", volume=f"mbr:{i % 3}", inode=i % 7, stream=None, path=f"/p/{i % 11}",
@@ -45,6 +44,7 @@ def _sorted_emails(n: int) -> pa.Table:
     return tbl.sort_table(tbl.add_finding_ids("emails", table))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(0, 3000), cuts=st.lists(st.integers(0, 3000), max_size=8), group=st.sampled_from([7, 100, 1000]))
 def test_runs_in_order_give_the_bytes_of_the_whole_table(n, cuts, group):

@@ -5,10 +5,10 @@ import pyarrow as pa
 
 from hypothesis import given, settings, strategies as st
 
+from caseformat.schema import finding_schema
 from extractors.base import LimitReached, Source
 from extractors.web_access import WebAccess, extract
 from reports.operators import merge_web_access
-from reports.schema import finding_schema
 from seized.scanning import windows
 
 # Real lines in Apache's combined format (LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"")

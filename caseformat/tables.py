@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import os
 from functools import cache
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from caseformat import schema
+from caseformat.atomic import commit, make_dir, temporary_name
 from extractors.registry import EXTRACTORS
-from reports import schema
 
 FINDING_ID_HEX = 20
 # Row order of every table: these columns, then the table's other columns, then finding_id.
@@ -220,16 +220,14 @@ class SortedTableWriter:
     Runs must arrive in the final order (the unit plan guarantees it; `append` checks
     each seam with Arrow's own sort and raises OutOfOrder otherwise). Row groups are cut
     every ROW_GROUP_ROWS rows whatever the runs' sizes, so the file's bytes do not depend
-    on how rows were batched. Written under a temporary name and renamed on `close`.
+    on how rows were batched. Written under a temporary name and renamed on `close` (caseformat.atomic.commit).
     """
 
     def __init__(self, case: Path, name: str, sch: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS,
                  check_order: bool = True) -> None:
         self.group = row_group_rows
-        folder = case / "tables" / name
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.final = folder / "part-0.parquet"
-        self.tmp = folder / ".part-0.parquet.tmp"
+        self.final = make_dir(case / "tables" / name) / "part-0.parquet"
+        self.tmp = temporary_name(self.final)
         self.schema = sch
         self.rows = 0
         self._keys = _sort_keys(sch) if check_order else []
@@ -269,11 +267,7 @@ class SortedTableWriter:
             self._write(pa.concat_tables(self._pending or [self.schema.empty_table()]))
         self._pending = []
         self._writer.close()
-        os.chmod(self.tmp, 0o600)
-        with open(self.tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.tmp, self.final)
-        return self.final
+        return commit(self.tmp, self.final)
 
     def abort(self) -> None:
         if self._writer is not None:
