@@ -79,6 +79,9 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
     # message, and SEIZED_DEBUG=1 shows Dask's errors again.
     # The scheduler always serves HTTP; without an address it takes port 8787 and, when another
     # cluster holds that port, prints a multi-line UserWarning: a free loopback port instead.
+    if not os.environ.get("SEIZED_DEBUG"):  # the scheduler and nannies live here: their loggers too
+        for name in ["distributed", *[k for k in logging.root.manager.loggerDict if k.startswith("distributed.")]]:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                            silence_logs=logging.ERROR if os.environ.get("SEIZED_DEBUG") else logging.CRITICAL)
@@ -100,7 +103,10 @@ FORK_SERVER_PRELOAD = ["distributed", "seized.worker", "seized.ruleset"]
 # setting it freezes glibc's mmap threshold at 128 KiB, so every 16 MiB read buffer became a
 # fresh mmap, page-faulted in and unmapped again (2.3 of 5.5 system CPU-s of a 1 GiB scan;
 # worker memory stays bounded by glibc's own thresholds, tens of MiB more per worker).
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              # a worker's own log lines (a comm closed by SIGTERM to the process group logs an INFO
+              # traceback) stay off the examiner's terminal; SEIZED_DEBUG=1 shows them
+              "DASK_LOGGING__DISTRIBUTED": "info" if os.environ.get("SEIZED_DEBUG") else "critical"}
 
 
 _fork_server_started = False
