@@ -23,9 +23,8 @@ from extractors.harvest import VERSION as HARVEST_VERSION, AddressTally, Harvest
 from extractors.registry import EXTRACTORS
 from ingest.problems import one_line
 from ingest import containers
-from ingest.filesystems import read_stream, open_tsk
 from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
-from ingest.xfs import open_xfs, read_xfs_stream
+from ingest.fsreaders import reader_for
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from seized.scanning import (MERGE_BATCH, NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
@@ -92,13 +91,12 @@ def _filesystem(spec: ImageSpec, volume: VolumeSpec, fs_kind: str = "tsk"):
     key = (_image_identity(spec), volume.id, fs_kind)
     fs = _filesystems.get(key)
     if fs is None:
-        opener = open_xfs if fs_kind == "xfs" else open_tsk  # XFS: libfsxfs (ingest.xfs), TSK reads none
-        fs = _filesystems[key] = opener(reader, volume)
+        fs = _filesystems[key] = reader_for(fs_kind).open(reader, volume)
     return fs
 
 
 def _read_stream(fs_kind: str):
-    return read_xfs_stream if fs_kind == "xfs" else read_stream
+    return reader_for(fs_kind).read_stream
 
 
 def _rules(options: ScanOptions):
