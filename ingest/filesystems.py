@@ -12,6 +12,7 @@ from typing import Iterator
 
 import pytsk3
 
+from caseformat.problems import Stage
 from ingest.problems import one_line
 from ingest.images import ImageReader
 from ingest.volumes import VolumeImage, VolumeSpec
@@ -90,7 +91,7 @@ class WalkProblem:
     volume: str | None
     path: str | None
     inode: int | None
-    stage: str
+    stage: str  # a caseformat.problems.Stage, maybe of a named thing (Stage.of)
     error: str
 
 
@@ -163,7 +164,7 @@ def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Wa
             directory = fs.open_dir(inode=dir_inode)
             entries = list(directory)
         except OSError as exc:
-            yield WalkProblem(volume.id, dir_path or "/", dir_inode, "directory", one_line(exc))
+            yield WalkProblem(volume.id, dir_path or "/", dir_inode, Stage.DIRECTORY, one_line(exc))
             continue
         subdirs = []
         for entry in entries:
@@ -180,7 +181,7 @@ def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Wa
                 yield item
             descend, problem = _descend(entry, ancestors)
             if problem:
-                yield WalkProblem(volume.id, path, int(entry.info.meta.addr), "directory", problem)
+                yield WalkProblem(volume.id, path, int(entry.info.meta.addr), Stage.DIRECTORY, problem)
             if descend:
                 subdirs.append((int(entry.info.meta.addr), path, path_raw, ancestors | {int(entry.info.meta.addr)}))
         stack.extend(reversed(subdirs))
@@ -275,7 +276,7 @@ def _records(entry, volume: VolumeSpec, fs_type: str, block_size: int, path: str
                     aname = None
                 streams.append((aname or None, attr))
     except OSError as exc:
-        yield WalkProblem(volume.id, path, inode, "attributes", one_line(exc))
+        yield WalkProblem(volume.id, path, inode, Stage.ATTRIBUTES, one_line(exc))
     if kind != "file":
         yield FileRecord(**common, stream=None, size=int(meta.size), content=None,
                          skip_reason=None if kind == "dir" else f"not a regular file ({kind})",

@@ -22,6 +22,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from caseformat.problems import Stage
 from ingest.problems import one_line
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.images import ImageReader
@@ -96,7 +97,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
             handle = open_xfs(reader, volume)
         except OSError as exc:
             out.status = "error"
-            out.problems.append(WalkProblem(volume.id, None, None, "filesystem",
+            out.problems.append(WalkProblem(volume.id, None, None, Stage.FILESYSTEM,
                                             f"XFS superblock found but the file system cannot be opened: "
                                             f"{one_line(exc)}"))
             return out
@@ -105,7 +106,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
         return out
     layer = probe(reader, volume) if depth < MAX_DEPTH else None
     if layer is None:
-        out.problems.append(WalkProblem(volume.id, None, None, "filesystem",
+        out.problems.append(WalkProblem(volume.id, None, None, Stage.FILESYSTEM,
                                         f"no file system recognised in {volume.description}: {tsk_error}"))
         return out
     out.layers = f"{volume.id} > {layer.label}"
@@ -113,7 +114,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
     if layer.encrypted:
         out.status = "encrypted"
         fields = json.dumps(dict(layer.fields), sort_keys=True)
-        out.problems.append(WalkProblem(volume.id, None, None, "encrypted",
+        out.problems.append(WalkProblem(volume.id, None, None, Stage.ENCRYPTED,
                                         f"{layer.description}; not decrypted, its bytes are scanned as "
                                         f"unallocated only: {fields}"))
         return out
@@ -240,7 +241,7 @@ def _lvm(reader: ImageReader, volume: VolumeSpec, sector: int, label: bytes) -> 
     problems: list[WalkProblem] = []
 
     def problem(text: str) -> None:
-        problems.append(WalkProblem(volume.id, None, None, "layer", f"lvm: {text}"))
+        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER, f"lvm: {text}"))
 
     crc = struct.unpack_from("<I", label, 16)[0]
     if lvm_crc(label[20:SECTOR]) != crc:
@@ -469,7 +470,7 @@ def _md_layer(volume: VolumeSpec, name: str, level: int, disks: int, chunk: int,
               ("layout", layout), ("uuid", uuid), ("name", name), ("data_offset", data_offset))
     label = f"md:{name or uuid}"
     if level != 1:
-        problems.append(WalkProblem(volume.id, None, None, "layer",
+        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER,
                                     f"md: {level_name} member of array {name or uuid} not reconstructed "
                                     f"(only RAID1 members are read): metadata {version}, {disks} disks, "
                                     f"chunk {chunk} bytes, layout {layout}, data offset {data_offset}"))
@@ -477,7 +478,7 @@ def _md_layer(volume: VolumeSpec, name: str, level: int, disks: int, chunk: int,
                      problems=tuple(problems))
     length = max(0, min(data_length, volume.length - data_offset))
     if length < data_length:
-        problems.append(WalkProblem(volume.id, None, None, "layer",
+        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER,
                                     f"md: array {name or uuid} data area is cut short by the end of {volume.id}"))
     inner = nested(volume, label, (Extent(0, data_offset, length),), length, "raid1")
     desc = f"Linux md RAID1 array {name or uuid} (metadata {version}, {disks} disks)"
@@ -494,7 +495,7 @@ def _md1(volume: VolumeSpec, sb: bytes, offset: int, version: str) -> Layer:
     comp_size, chunk, disks = struct.unpack_from("<QII", sb, 80)
     data_offset, data_size = struct.unpack_from("<QQ", sb, 128)
     if md_sb1_checksum(sb) != struct.unpack_from("<I", sb, 216)[0]:
-        problems.append(WalkProblem(volume.id, None, None, "layer",
+        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER,
                                     f"md: superblock checksum mismatch at {offset} (read anyway)"))
     length = (comp_size or data_size) * SECTOR
     return _md_layer(volume, name, level, disks, chunk * SECTOR, layout, version, data_offset * SECTOR,
@@ -510,5 +511,5 @@ def _md0(volume: VolumeSpec, sb: bytes) -> Layer:
     size_kib, disks = w[8], w[10]
     layout, chunk = struct.unpack_from("<II", sb, 256)
     if md_sb0_checksum(sb) != struct.unpack_from("<I", sb, 38 * 4)[0]:
-        problems.append(WalkProblem(volume.id, None, None, "layer", "md: 0.90 superblock checksum mismatch (read anyway)"))
+        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER, "md: 0.90 superblock checksum mismatch (read anyway)"))
     return _md_layer(volume, "", level, disks, chunk, layout, f"0.{minor}", 0, size_kib * 1024, uuid, problems)

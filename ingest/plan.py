@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from caseformat.problems import Stage
 from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
 from ingest.images import ImageError, ImageSpec, open_image
 from ingest.layers import walk_stack
@@ -46,7 +47,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             raise ImageError(f"media too small to hold a disk ({size} bytes)")
         layout = discover_volumes(reader)
         records: list[FileRecord] = []
-        problems: list[WalkProblem] = [WalkProblem(vid, None, None, "volumes", text)
+        problems: list[WalkProblem] = [WalkProblem(vid, None, None, Stage.VOLUMES, text)
                                          for vid, text in layout.problems]
         volume_rows: list[dict] = []
         walked: list[VolumeSpec] = []
@@ -87,7 +88,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                     walked.append(slot)
                 elif slot.kind == "whole":
                     row["status"] = "raw"
-                    problems.append(WalkProblem(None, None, None, "volumes", RAW_IMAGE))
+                    problems.append(WalkProblem(None, None, None, Stage.VOLUMES, RAW_IMAGE))
                 continue
             row["fs_type"] = fs_type_name(fs)
             row["layers"] = f"{slot.id} > {row['fs_type']}"

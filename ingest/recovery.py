@@ -32,6 +32,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from caseformat.problems import Stage
+
 if TYPE_CHECKING:
     from ingest.images import ImageReader
     from ingest.volumes import VolumeSpec
@@ -272,17 +274,17 @@ def recover(reader: "ImageReader", volume: "VolumeSpec") -> Recovered:
         what = stack.fs_type or stack.layers.rsplit(" > ", 1)[-1]
         where = "not described by any partition table" if volume.kind == "whole" else \
             f"inside {volume.id}, where no file system was recognised"
-        out.problems.append(WalkProblem(vol.id, None, None, "recovery",
+        out.problems.append(WalkProblem(vol.id, None, None, Stage.RECOVERY,
                                         f"{vol.id}: {what} found at image offset {image_at} ({cand.how}), "
                                         f"{where}; walked as status 'recovered'"))
         if patch is not None:
-            out.problems.append(WalkProblem(vol.id, None, None, "recovery",
+            out.problems.append(WalkProblem(vol.id, None, None, Stage.RECOVERY,
                                             f"{vol.id}: the primary ext superblock at image offset "
                                             f"{vol.image_offset(1024)} is damaged; opened through the backup at "
                                             f"volume offset {cand.superblock_at} (its own bytes are searched as "
                                             "unallocated)"))
         if cand.length and cand.length > available:
-            out.problems.append(WalkProblem(vol.id, None, None, "recovery",
+            out.problems.append(WalkProblem(vol.id, None, None, Stage.RECOVERY,
                                             f"{vol.id}: its header claims {cand.length} bytes but "
                                             f"{'the image' if volume.kind == 'whole' else volume.id} ends after "
                                             f"{available} (truncated?); only the bytes present are read"))

@@ -29,7 +29,7 @@ T = TypeVar("T")
 class FileTask:
     index: int  # position of the stream in the evidence's walk; joins results back to `files`
     volume: VolumeSpec
-    fs_kind: str  # "tsk" (other readers plug in here)
+    fs_kind: str  # the reader of its volume: "tsk" or "xfs" (ingest.fsreaders)
     ref: ContentRef
     path: str
     name: str

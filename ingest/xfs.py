@@ -22,6 +22,7 @@ from typing import Iterator
 
 import pyfsxfs
 
+from caseformat.problems import Stage
 from ingest.problems import one_line
 from ingest.filesystems import ContentRef, FileRecord, WalkProblem
 from ingest.images import ImageReader
@@ -172,7 +173,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
     try:
         root = handle.volume.get_root_directory()
     except OSError as exc:
-        yield WalkProblem(volume.id, "/", None, "directory", one_line(exc))
+        yield WalkProblem(volume.id, "/", None, Stage.DIRECTORY, one_line(exc))
         return
     stack: list[tuple[object, str, frozenset[int]]] = [(root, "", frozenset({root.inode_number}))]
     while stack:
@@ -180,7 +181,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
         try:
             count = directory.get_number_of_sub_file_entries()
         except OSError as exc:
-            yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, "directory", one_line(exc))
+            yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, Stage.DIRECTORY, one_line(exc))
             continue
         subdirs = []
         for i in range(count):
@@ -188,7 +189,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
                 entry = directory.get_sub_file_entry(i)
                 name = entry.get_name() or ""
             except (OSError, UnicodeError) as exc:
-                yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, "directory",
+                yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, Stage.DIRECTORY,
                                   f"entry {i}: {one_line(exc)}")
                 continue
             path = f"{dir_path}/{name}"

@@ -58,6 +58,7 @@ class KnownFiles:
         """`files` of one evidence item, classified; problems reading its package databases are
         appended to `errors` (as tables of caseformat.schema.ERRORS)."""
         from caseformat import schema
+        from caseformat.problems import Stage
 
         try:
             dbs = read_package_databases(plan)
@@ -68,7 +69,7 @@ class KnownFiles:
             dbs = PackageDatabases(OWNED.empty_table(), [(None, None, f"package databases not read: {one_line(exc)}")])
         if dbs.problems:
             errors.append(pa.Table.from_pylist(
-                [dict(evidence_id=evidence_id, volume=v, path=p, inode=None, member=None, stage="known-files",
+                [dict(evidence_id=evidence_id, volume=v, path=p, inode=None, member=None, stage=Stage.KNOWN_FILES,
                       error=e) for v, p, e in dbs.problems], schema=schema.ERRORS))
         out = classify(files, dbs.owned, self.sets())
         self.evidence[evidence_id] = {"package_databases": dict(sorted(dbs.packages.items())),

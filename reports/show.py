@@ -79,9 +79,8 @@ def _volume_row(case: Path, evidence_id: str, volume: str | None) -> dict | None
 
 def _file_bytes(spec, row: dict, want: int) -> tuple[bytes, str]:
     """The first `want` bytes of the finding's file stream (want < 0: all), as the scan read them."""
-    from ingest.filesystems import open_tsk, read_stream
+    from ingest.fsreaders import reader_for
     from ingest.images import open_image
-    from ingest.xfs import open_xfs, read_xfs_stream
     from ingest.plan import plan_evidence
 
     plan = plan_evidence(spec, unallocated=False)
@@ -91,10 +90,8 @@ def _file_bytes(spec, row: dict, want: int) -> tuple[bytes, str]:
                     and task.stream == row.get("stream") and task.path == row.get("path")):
                 reader = open_image(spec)
                 try:
-                    if task.fs_kind == "xfs":
-                        fs, read, how = open_xfs(reader, task.volume), read_xfs_stream, "libfsxfs"
-                    else:
-                        fs, read, how = open_tsk(reader, task.volume), read_stream, "The Sleuth Kit (as icat)"
+                    fs_reader = reader_for(task.fs_kind)
+                    fs, read, how = fs_reader.open(reader, task.volume), fs_reader.read_stream, fs_reader.library
                     out = bytearray()
                     for block in read(fs, task.ref, READ_BLOCK):
                         out += block

@@ -16,6 +16,7 @@ import pyarrow as pa
 from caseformat import schema
 from caseformat import tables as tbl
 from caseformat.journal import Journal
+from caseformat.problems import Stage
 from ingest.images import evidence_id_for
 from ingest.plan import EvidencePlan
 from ingest.units import unit_order
@@ -186,7 +187,7 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
                             stage=p.stage, error=p.error) for p in plan.problems]
         for off, n in h.get("unreadable", []):
             walk_errors.append(dict(evidence_id=evidence_id, volume=None, path=None, inode=None, member=None,
-                                    stage="image", error=f"unreadable image bytes {off}..{off + n} (hashed as zeros)"))
+                                    stage=Stage.IMAGE, error=f"unreadable image bytes {off}..{off + n} (hashed as zeros)"))
         errors.append(pa.Table.from_pylist(walk_errors, schema=schema.ERRORS))
     written["files"] = (files.close(), files.rows)
     written["volumes"] = (volumes.close(), volumes.rows)

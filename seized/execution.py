@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from caseformat import schema
 from caseformat.journal import Journal
+from caseformat.problems import Stage
 from ingest.problems import one_line
 from ingest.units import Unit, unit_cost
 from seized import interrupt
@@ -81,7 +82,7 @@ class Progress:
 def unit_failed(unit: Unit, why: str) -> UnitResult:
     """The journal entry of a unit that could not be run: one errors row, its bytes unread."""
     return UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
-        [dict(volume=None, path=None, inode=None, member=None, stage=f"unit:{unit.kind}", error=why)],
+        [dict(volume=None, path=None, inode=None, member=None, stage=Stage.UNIT.of(unit.kind), error=why)],
         schema=schema.WORKER_ERRORS))}, {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
 
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
 
+from caseformat.problems import Stage
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
 from extractors.base import Extractor, Finding, LimitReached, Source
 from extractors.harvest import AddressTally
@@ -287,10 +288,10 @@ def scan_window(
         while True:
             try:
                 findings = list(islice(found, FINDING_CHUNK))
-            except Exception as exc:  # an extractor bug must not stop the case; it is recorded
-                rows.error(ctx, f"extractor:{ext.name}", f"{type(exc).__name__}: {exc}"[:300])
+            except Exception as exc:  # an extractor bug must not stop the case; recorded as the tool's own
+                rows.error(ctx, Stage.INTERNAL, f"extractor {ext.name}: {type(exc).__name__}: {exc}"[:300])
                 break
-            kept = _owned(findings, window, rows, ctx, f"extractor:{ext.name}")
+            kept = _owned(findings, window, rows, ctx, Stage.EXTRACTOR.of(ext.name))
             if kept:
                 rows.add(ext.table, _columns(kept, ext.finding, ctx, window, ext.name, ext.version))
                 if ext.table == "emails":

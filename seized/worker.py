@@ -17,14 +17,14 @@ import pyarrow.compute as pc
 import pyarrow.ipc
 
 from caseformat import schema
+from caseformat.problems import Stage
 from caseformat.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
 from extractors.harvest import VERSION as HARVEST_VERSION, AddressTally, HarvestList, judge_harvest_list
 from extractors.registry import EXTRACTORS
 from ingest.problems import one_line
 from ingest import containers
-from ingest.filesystems import read_stream, open_tsk
 from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
-from ingest.xfs import open_xfs, read_xfs_stream
+from ingest.fsreaders import reader_for
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from seized.scanning import (MERGE_BATCH, NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
@@ -91,13 +91,12 @@ def _filesystem(spec: ImageSpec, volume: VolumeSpec, fs_kind: str = "tsk"):
     key = (_image_identity(spec), volume.id, fs_kind)
     fs = _filesystems.get(key)
     if fs is None:
-        opener = open_xfs if fs_kind == "xfs" else open_tsk  # XFS: libfsxfs (ingest.xfs), TSK reads none
-        fs = _filesystems[key] = opener(reader, volume)
+        fs = _filesystems[key] = reader_for(fs_kind).open(reader, volume)
     return fs
 
 
 def _read_stream(fs_kind: str):
-    return read_xfs_stream if fs_kind == "xfs" else read_stream
+    return reader_for(fs_kind).read_stream
 
 
 def _rules(options: ScanOptions):
@@ -191,11 +190,11 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
         for window in windows(hashed_blocks()):
             _scan_window(window, ctx, rules, rows, addresses)
     except OSError as exc:
-        rows.error(ctx, "read", one_line(exc))
+        rows.error(ctx, Stage.READ, one_line(exc))
         result["status"] = "error"
         return result
     if stats_read[0] < ref.size:
-        rows.error(ctx, "read", f"TSK returned {stats_read[0]} of {ref.size} bytes (sparse, uninitialised or "
+        rows.error(ctx, Stage.READ, f"TSK returned {stats_read[0]} of {ref.size} bytes (sparse, uninitialised or "
                                 "damaged); the hashes cover the bytes returned, as icat gives them")
     result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
     _harvest(ctx, addresses, rows)
@@ -226,7 +225,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
                              False, 0)
             _scan_window(shifted, ctx, rules, rows, addresses)
     stats["bytes_read"] += mapped
-    rows.error(ctx, "read", f"claims {task.ref.size} bytes, more than its volume holds ({task.volume.length}): "
+    rows.error(ctx, Stage.READ, f"claims {task.ref.size} bytes, more than its volume holds ({task.volume.length}): "
                             f"not hashed; its {mapped} mapped bytes were scanned")
     result["status"] = "error"
     return result
@@ -243,7 +242,7 @@ def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresse
                           YARA_TIMEOUT_S, YARA_CAP_PER_RULE)
             )
         except YaraScanError as exc:
-            rows.error(ctx, "yara", str(exc))
+            rows.error(ctx, Stage.YARA, str(exc))
             return
         if not window.whole and window.own_start > 0:
             findings = [f for f in findings if f.offset is not None]  # string-less rules: once per object
@@ -271,7 +270,7 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
     # one budget for the object and every nested level: stops 42-style bombs (containers.Budget)
     for item in containers.expand(data, parent.name or "", depth, budget):
         if isinstance(item, containers.ContainerProblem):
-            rows.error(parent, "container", item.error)
+            rows.error(parent, Stage.CONTAINER, item.error)
             continue
         member = f"{parent.member}!{item.name}" if parent.member else item.name
         ctx = ObjectContext(parent.volume, parent.inode, parent.stream, parent.path, member,
@@ -295,14 +294,14 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
         data = _reader(image).read(task.lo, task.hi - task.lo)
     except OSError as exc:  # a damaged EWF chunk: the whole region is unreadable, and said so
         stats["bytes_unreadable"] += task.end - task.start
-        rows.error(ctx, "unallocated", f"could not read image bytes {task.start}..{task.end}: {one_line(exc)}")
+        rows.error(ctx, Stage.UNALLOCATED, f"could not read image bytes {task.start}..{task.end}: {one_line(exc)}")
         return
     read_end = task.lo + len(data)
     missing = max(0, task.end - max(task.start, read_end))
     stats["bytes_read"] += (task.end - task.start) - missing
     stats["bytes_unreadable"] += missing
     if read_end < task.hi:
-        rows.error(ctx, "unallocated", f"could not read image bytes {read_end}..{task.hi}")
+        rows.error(ctx, Stage.UNALLOCATED, f"could not read image bytes {read_end}..{task.hi}")
     # line numbers mean nothing in unallocated space
     _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, AddressTally(judged=False))
 

@@ -1,0 +1,67 @@
+"""Problems in three tiers: not this format is silent, damaged or bounded evidence is an
+`errors` row with a fixed stage, and an extractor's own exception is stage `internal`."""
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from pathlib import Path
+
+from caseformat.problems import Stage
+from extractors.base import LimitReached
+from extractors.harvest import AddressTally
+from extractors.registry import EXTRACTORS
+from seized.scanning import NO_MAP, ObjectContext, Rows, Window, scan_window
+
+REPO = Path(__file__).resolve().parents[1]
+EMAILS = next(e for e in EXTRACTORS if e.name == "emails")
+
+
+def _scan(extractor, data: bytes = b"no address here\n") -> Rows:
+    rows = Rows()
+    ctx = ObjectContext("v1", 12, None, "/srv/list.txt", None, "list.txt", len(data), NO_MAP)
+    scan_window(Window(data, 0, 0, len(data), True, 0), ctx, (extractor,), rows, AddressTally())
+    return rows
+
+
+def test_not_this_format_is_silent() -> None:
+    rows = _scan(EMAILS, b"\x00\x01 binary, no e-mail address \xff" * 10)
+    assert rows.errors == [] and not any(rows.batches.values())
+
+
+def test_an_extractors_exception_is_internal_and_names_it() -> None:
+    def broken(data, source):
+        yield from ()
+        raise ZeroDivisionError("a bug")
+
+    rows = _scan(replace(EMAILS, name="broken", extract=broken))
+    assert [(e["stage"], e["error"]) for e in rows.errors] == [
+        ("internal", "extractor broken: ZeroDivisionError: a bug")]
+
+
+def test_a_bound_is_the_extractors_stage() -> None:
+    def bounded(data, source):
+        yield LimitReached(0, "things per window", 3)
+
+    rows = _scan(replace(EMAILS, name="bounded", extract=bounded))
+    assert [(e["stage"], e["error"]) for e in rows.errors] == [
+        (Stage.EXTRACTOR.of("bounded"), "limit reached: things per window = 3")]
+
+
+def test_no_free_text_stage_is_left_in_the_producers() -> None:
+    """Every `stage=` and WalkProblem / rows.error stage is a Stage member, never a literal."""
+    literals = []
+    for package in ("ingest", "seized", "known"):
+        for path in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                args = []
+                if name == "WalkProblem" and len(node.args) >= 4:
+                    args.append(node.args[3])
+                if name == "error" and len(node.args) >= 2:
+                    args.append(node.args[1])
+                args += [k.value for k in node.keywords if k.arg == "stage"]
+                literals += [f"{path.relative_to(REPO)}:{a.lineno}" for a in args
+                             if isinstance(a, (ast.Constant, ast.JoinedStr))]
+    assert not literals, literals
