@@ -8,7 +8,6 @@ dropped. Every number is a count over CASE/tables/files with the query that give
 """
 from __future__ import annotations
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from reports import doc

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from reports import doc
 from reports.query import Cond, Query, eq
 from reports.words import count, listing
-from reports.operators import is_operator_kind, link_details, merge_mail_log
+from reports.operators import link_details, merge_mail_log
 
 MAX_LINKS = 50
 KIND_WORDS = {

@@ -15,16 +15,15 @@ from functools import cache
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.ipc
 
 from caseformat.problems import Stage
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
-from extractors.base import Extractor, Finding, LimitReached, Source
+from extractors.base import Extractor, LimitReached, Source
 from extractors.harvest import AddressTally
 from ingest.units import OVERLAP
 
