@@ -190,14 +190,7 @@ def extract(data: bytes, source: Source) -> Iterator[EmailFinding]:
             continue  # the run is longer than 64 bytes: not an address boundary
         start = lo + cut + 1
         if start < at and data[start] != 0x2E and (start == 0 or data[start - 1] < 0x80 and data[start - 1] != 0x40):
-            d = domains.get(dom_b, _UNSEEN)
-            if d is _UNSEEN:
-                try:
-                    dom = dom_b.decode("utf-8")
-                except UnicodeDecodeError:
-                    d = domains[dom_b] = _SLOW
-                else:
-                    d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+            d = _judged_domain(domains, dom_b)
             if d is not _SLOW:
                 dom, domain, dom_ascii = d
                 if domain is None:
@@ -274,6 +267,20 @@ def _extract_utf16(data: bytes, hits: list[int]) -> Iterator[EmailFinding]:
 _GENERAL = object()
 
 
+def _judged_domain(domains: dict, dom_b: bytes):
+    """A domain's (text, IDNA form, ASCII or not), judged once per window; `_SLOW` when its
+    bytes are not UTF-8 (email-validator decides those)."""
+    d = domains.get(dom_b, _UNSEEN)
+    if d is _UNSEEN:
+        try:
+            dom = dom_b.decode("utf-8")
+        except UnicodeDecodeError:
+            d = domains[dom_b] = _SLOW
+        else:
+            d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+    return d
+
+
 def _fast_candidate(text: bytes, m: re.Match[bytes], domains: dict):
     """`extract`'s fast path as a function (for the narrow UTF-16 views): (index, address, raw,
     ASCII domain, raw is ASCII) for an address, None for no address, or _GENERAL when only
@@ -287,14 +294,7 @@ def _fast_candidate(text: bytes, m: re.Match[bytes], domains: dict):
     if not (start < at and text[start] != 0x2E and (start == 0 or text[start - 1] < 0x80 and text[start - 1] != 0x40)):
         return _GENERAL
     dom_b = m.group(1)
-    d = domains.get(dom_b, _UNSEEN)
-    if d is _UNSEEN:
-        try:
-            dom = dom_b.decode("utf-8")
-        except UnicodeDecodeError:
-            d = domains[dom_b] = _SLOW
-        else:
-            d = domains[dom_b] = (dom, _domain(dom), dom.isascii())
+    d = _judged_domain(domains, dom_b)
     if d is _SLOW:
         return _GENERAL
     dom, domain, dom_ascii = d
