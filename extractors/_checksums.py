@@ -24,13 +24,21 @@ _B58_INDEX = {c: i for i, c in enumerate(B58)}
 
 # ------------------------------------------------------------------------- Base58Check
 
-def b58decode(text: str) -> bytes | None:
+def _b58_number(text: str) -> int | None:
+    """The number base58 digits spell (Bitcoin's alphabet, Monero's too); None on a foreign character."""
     num = 0
     for c in text:
         i = _B58_INDEX.get(c)
         if i is None:
             return None
         num = num * 58 + i
+    return num
+
+
+def b58decode(text: str) -> bytes | None:
+    num = _b58_number(text)
+    if num is None:
+        return None
     body = num.to_bytes((num.bit_length() + 7) // 8, "big") if num else b""
     pad = len(text) - len(text.lstrip("1"))
     return b"\x00" * pad + body
@@ -185,13 +193,8 @@ def monero_b58decode(text: str) -> bytes | None:
         size = _XMR_CHARS_BLOCK.get(len(chunk))
         if size is None:
             return None
-        num = 0
-        for c in chunk:
-            i = _B58_INDEX.get(c)
-            if i is None:
-                return None
-            num = num * 58 + i
-        if num >> (8 * size):
+        num = _b58_number(chunk)
+        if num is None or num >> (8 * size):
             return None
         out += num.to_bytes(size, "big")
     return bytes(out)

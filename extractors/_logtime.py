@@ -10,6 +10,8 @@ carry no zone, Apache carries both. Each extractor says which it had to assume t
 """
 from __future__ import annotations
 
+import re
+
 import calendar
 from datetime import datetime, timedelta, timezone
 
@@ -23,6 +25,22 @@ def iso(dt: datetime) -> str:
 
 def from_epoch(seconds: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds)
+
+
+# The time at the head of a syslog line, then the host: "Mar 16 12:34:56 host " (groups 1-5) or
+# RFC 3339 as newer rsyslog writes it, "2011-03-16T12:34:56.123+03:00 host " (groups 6-12).
+SYSLOG_STAMP = (rb"(?:([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})|(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})"
+                rb"(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?) \S+ ")
+
+
+def syslog_time(m: "re.Match[bytes]", mtime: int | None) -> tuple[str | None, bool]:
+    """(UTC time, inferred) of a match whose first 12 groups are SYSLOG_STAMP's: a year-less line
+    takes its file's mtime year, a line without a zone is read as UTC; both say `inferred`."""
+    if m.group(1):
+        return yearless(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), mtime), True
+    zone = m.group(12)
+    z = None if zone in (None, b"Z") else zone.replace(b":", b"")
+    return with_zone(*(int(m.group(i)) for i in range(6, 12)), z), zone is None
 
 
 def with_zone(year: int, month: int, day: int, hh: int, mm: int, ss: int, zone: bytes | None) -> str | None:

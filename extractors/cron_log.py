@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from extractors._logtime import with_zone, yearless
+from extractors._logtime import SYSLOG_STAMP, syslog_time
 from extractors.base import Extractor, Finding, LimitReached, Source
 
 NAME = "cron_log"
@@ -24,9 +24,8 @@ MAX_ROWS = 20_000  # (day, user, command) keys per window
 COMMAND_MAX = 500
 
 _NAME = re.compile(r"^(?:syslog|messages|cron|cron\.log|daemon\.log)(?:[.-]\d{1,8})*$", re.IGNORECASE)
-_LINE = re.compile(
-    rb"(?m)^(?:([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})|(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})"
-    rb"(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?) \S+ (?:CRON|crond|CROND|cron)\[\d+\]: \(([^)\s]{1,64})\) CMD \((.*)\)\r?$")
+_LINE = re.compile(rb"(?m)^" + SYSLOG_STAMP +
+                   rb"(?:CRON|crond|CROND|cron)\[\d+\]: \(([^)\s]{1,64})\) CMD \((.*)\)\r?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +49,7 @@ def extract(data: bytes, source: Source) -> Iterator[Finding]:
     for m in _LINE.finditer(data, own_start):
         if m.start() >= own_end:
             break
-        if m.group(1):
-            t = yearless(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), source.mtime)
-            inferred = True
-        else:
-            zone = m.group(12)
-            z = None if zone in (None, b"Z") else zone.replace(b":", b"")
-            t = with_zone(*(int(m.group(i)) for i in range(6, 12)), z)
-            inferred = zone is None
+        t, inferred = syslog_time(m, source.mtime)
         if t is None:
             continue
         user = m.group(13).decode("utf-8", "replace")

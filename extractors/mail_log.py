@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from extractors._logtime import with_zone, yearless
+from extractors._logtime import SYSLOG_STAMP, syslog_time, with_zone
 from extractors.base import Extractor, Finding, LimitReached, Source
 
 NAME = "mail_log"
@@ -32,9 +32,7 @@ MAX_DOMAINS = 200  # distinct sender domains kept per row
 MAX_ROWS = 20_000  # (day, mta, relay) keys per window
 
 _NAME = re.compile(r"^(?:mail\.log|maillog|mainlog|main\.log)(?:[.-]\d{1,8})*$", re.IGNORECASE)
-_SYSLOG = rb"(?:([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})|(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})" \
-          rb"(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?) \S+ "
-_POSTFIX = re.compile(rb"(?m)^" + _SYSLOG + rb"postfix(?:/[\w.-]+)*/(smtp|lmtp|local|virtual|pipe|error|qmgr|"
+_POSTFIX = re.compile(rb"(?m)^" + SYSLOG_STAMP + rb"postfix(?:/[\w.-]+)*/(smtp|lmtp|local|virtual|pipe|error|qmgr|"
                       rb"discard|smtp-amavis|relay)\[\d+\]: [0-9A-Za-z]+: (.*)$")
 _STATUS = re.compile(rb"\bstatus=(sent|deferred|bounced|expired)\b")
 _RELAY = re.compile(rb"\brelay=([^,\s]+)")
@@ -67,15 +65,19 @@ class _Agg:
         self.received = self.sent = self.deferred = self.bounced = 0
         self.domains: set[str] = set()
 
+    def receive(self, sender: bytes) -> None:
+        """A message received from `sender`: counted, and its domain kept (up to MAX_DOMAINS)."""
+        self.received += 1
+        d = _domain(sender)
+        if d and len(self.domains) < MAX_DOMAINS:
+            self.domains.add(d)
 
-def _postfix_time(m: re.Match, mtime: int | None) -> tuple[str | None, bool]:
-    if m.group(1):
-        return yearless(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), mtime), True
-    zone = m.group(12)
-    z = None if zone in (None, b"Z") else zone.replace(b":", b"")
-    t = with_zone(int(m.group(6)), int(m.group(7)), int(m.group(8)), int(m.group(9)), int(m.group(10)),
-                  int(m.group(11)), z)
-    return t, zone is None
+
+def _count(total: "_Agg", per: "_Agg | None", field: str) -> None:
+    """One delivery outcome (`sent`, `deferred`, `bounced`), in the day's total and its relay's row."""
+    for a in (total, per):
+        if a is not None:
+            setattr(a, field, getattr(a, field) + 1)
 
 
 def _domain(address: bytes) -> str | None:
@@ -114,7 +116,7 @@ def extract(data: bytes, source: Source) -> Iterator[Finding]:
         for m in _POSTFIX.finditer(data, own_start):
             if m.start() >= own_end:
                 break
-            t, inferred = _postfix_time(m, source.mtime)
+            t, inferred = syslog_time(m, source.mtime)
             if t is None:
                 continue
             rest = m.group(14)
@@ -124,20 +126,14 @@ def extract(data: bytes, source: Source) -> Iterator[Finding]:
             if m.group(13) == b"qmgr":
                 f = _FROM.match(rest)
                 if f:
-                    total.received += 1
-                    d = _domain(f.group(1))
-                    if d and len(total.domains) < MAX_DOMAINS:
-                        total.domains.add(d)
+                    total.receive(f.group(1))
                 continue
             s = _STATUS.search(rest)
             if not s:
                 continue
             r = _RELAY.search(rest)
             per = agg(t, inferred, "postfix", _relay_of(r.group(1)) if r else "none", m.start())
-            field = {b"sent": "sent", b"deferred": "deferred"}.get(s.group(1), "bounced")
-            for a in (total, per):
-                if a is not None:
-                    setattr(a, field, getattr(a, field) + 1)
+            _count(total, per, {b"sent": "sent", b"deferred": "deferred"}.get(s.group(1), "bounced"))
     if b" <= " in data or b" => " in data or b" ** " in data or b" == " in data:
         for m in _EXIM.finditer(data, own_start):
             if m.start() >= own_end:
@@ -152,18 +148,12 @@ def extract(data: bytes, source: Source) -> Iterator[Finding]:
                 continue
             flag, rest = m.group(8), m.group(10)
             if flag == b"<=":
-                total.received += 1
-                d = _domain(m.group(9))
-                if d and len(total.domains) < MAX_DOMAINS:
-                    total.domains.add(d)
+                total.receive(m.group(9))
                 continue
             h = _EXIM_HOST.search(rest)
             relay = (h.group(1) + (h.group(2) or b"")).decode("utf-8", "replace")[:300] if h else "none"
             per = agg(t, inferred, "exim", relay, m.start())
-            field = {b"=>": "sent", b"->": "sent", b"==": "deferred"}.get(flag, "bounced")
-            for a in (total, per):
-                if a is not None:
-                    setattr(a, field, getattr(a, field) + 1)
+            _count(total, per, {b"=>": "sent", b"->": "sent", b"==": "deferred"}.get(flag, "bounced"))
     for (day, mta, relay), a in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
         yield MailLog(a.offset, day, a.inferred, a.first, a.last, mta, relay, a.received, a.sent, a.deferred,
                       a.bounced, sorted(a.domains))

@@ -53,6 +53,14 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
         walked: list[VolumeSpec] = []
         nested_volumes: list[VolumeSpec] = []  # LVM logical volumes, RAID1 data areas (ingest.layers)
         fs_kinds: dict[str, str] = {}  # volume id -> "tsk" or "xfs"
+
+        def add_inner(inners) -> None:
+            """Volumes found inside a slot (a storage layer's, or recovered ones): listed and walked."""
+            for inner in inners:
+                volume_rows.append(inner.row)
+                nested_volumes.append(inner.volume)
+                fs_kinds[inner.volume.id] = inner.fs_kind or "tsk"
+
         for slot in layout.slots:
             row = dict(volume=slot.id, start=slot.start, length=slot.length, description=slot.description,
                        allocated=slot.allocated, kind=slot.kind, fs_type=None, layers=slot.id, status=slot.kind)
@@ -67,10 +75,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 row.update(status=stack.status, fs_type=stack.fs_type, layers=stack.layers)
                 records.extend(stack.records)
                 problems.extend(stack.problems)
-                for inner in stack.nested:
-                    volume_rows.append(inner.row)
-                    nested_volumes.append(inner.volume)
-                    fs_kinds[inner.volume.id] = inner.fs_kind or "tsk"
+                add_inner(stack.nested)
                 fs_kinds[slot.id] = stack.fs_kind or "tsk"
                 if stack.status != "no file system":
                     walked.append(slot)
@@ -80,10 +85,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                 found = recover(reader, slot)
                 records.extend(found.records)
                 problems.extend(found.problems)
-                for inner in found.walked:
-                    volume_rows.append(inner.row)
-                    nested_volumes.append(inner.volume)
-                    fs_kinds[inner.volume.id] = inner.fs_kind or "tsk"
+                add_inner(found.walked)
                 if found.found:
                     walked.append(slot)
                 elif slot.kind == "whole":
