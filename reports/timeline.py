@@ -215,8 +215,7 @@ def _connect(case: Path):
 
 
 def _spill_dir(case: Path, con) -> Path:
-    spill = case / ".timeline-tmp"
-    spill.mkdir(mode=0o700, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix=".timeline-tmp-", dir=case))  # its own, so removing it removes nothing else
     con.execute(f"SET temp_directory = {_lit(str(spill))}")
     return spill
 
