@@ -23,9 +23,8 @@ from pathlib import Path
 
 
 def one(mib: int, mode: str, source: str) -> dict:
-    from extractors.harvest import judge_harvest_list
-    from extractors.registry import EXTRACTORS
-    from seized.scanning import NO_MAP, AddressTally, ObjectContext, Rows, scan_window, windows
+    from extractors.registry import EXTRACTORS, JUDGEMENTS
+    from seized.scanning import NO_MAP, Judging, ObjectContext, Rows, scan_window, windows
     from seized.worker import _to_arrow, _write_runs, ipc_bytes
 
     size = mib << 20
@@ -35,12 +34,13 @@ def one(mib: int, mode: str, source: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.process_time()
         rows = Rows(spill_dir=Path(tmp) if mode == "spill" else None)
-        addresses = AddressTally()
+        judging = Judging(JUDGEMENTS)
         blocks = (data[i:i + (16 << 20)] for i in range(0, len(data), 16 << 20))
         for window in windows(blocks):
-            scan_window(window, ctx, EXTRACTORS, rows, addresses)
-        verdict = judge_harvest_list(addresses, size)
-        del addresses
+            scan_window(window, ctx, EXTRACTORS, rows, judging)
+        judging.finish(ctx, rows)
+        verdict = rows.batches.get("harvest_lists")
+        del judging
         if mode == "spill":
             for name in rows.tables():
                 _write_runs(Path(tmp) / f"{name}.arrow", name, rows)
@@ -50,7 +50,7 @@ def one(mib: int, mode: str, source: str) -> dict:
         cpu = time.process_time() - t0
     return {"mib": mib, "mode": mode, "cpu_s": round(cpu, 2), "cpu_s_per_mib": round(cpu / mib, 3),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-            "rss_before_scan_mib": base_rss // 1024, "table_bytes": out, "harvest": verdict is not None}
+            "rss_before_scan_mib": base_rss // 1024, "table_bytes": out, "harvest": bool(verdict)}
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from caseformat import schema
 from caseformat.atomic import commit, make_dir, temporary_name
-from extractors.registry import EXTRACTORS
+from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
 
 FINDING_ID_HEX = 20
 # Row order of every table: these columns, then the table's other columns, then finding_id.
@@ -30,13 +30,7 @@ LATE_KEYS = ("evidence_id", "finding_id")  # columns a worker's table lacks
 
 @cache
 def finding_classes() -> dict[str, type]:
-    from extractors.harvest import HarvestList
-    from extractors.yara_scan import YaraFinding
-
-    classes = {ext.table: ext.finding for ext in EXTRACTORS}
-    classes["yara"] = YaraFinding
-    classes["harvest_lists"] = HarvestList
-    return classes
+    return {producer.table: producer.finding for producer in EXTRACTORS + RULE_SCANNERS + JUDGEMENTS}
 
 
 @cache  # asked for once per window and extractor on the worker's hot path

@@ -13,7 +13,7 @@ A field whose value is a secret (a password, key material) carries
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class Source:
     # aggregate lines into one row per window (web_access, mail_log) count only owned lines.
     own_start: int = 0
     own_end: int | None = None  # None: to the end of data
+    filetype: str = "file"  # "file", "member" (of an archive) or "unallocated" (space no file owns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +67,52 @@ class Extractor:
     extract: Callable[[bytes, Source], Iterable[Finding]]
     description: str
     whole_object: bool = False  # True: run only when the whole object fits in one window
+
+
+@dataclass(frozen=True)
+class RuleScanner:
+    """One per-window scanner of the registry that runs rules given at scan time (YARA).
+
+    Like an extractor, but the pipeline hands it the compiled rules of the scan's options
+    (`seized.worker.ScanOptions.rules`) and runs it only when there are rules. A finding
+    without an offset (a rule that matched on its condition alone) is kept from an object's
+    first window only. `name` is the `extractor` column and the `errors` stage of its
+    failures and bounds.
+    """
+
+    name: str
+    version: str
+    table: str
+    finding: type
+    scan: Callable[[bytes, Source, object], Iterable[Finding]]  # (window bytes, source, compiled rules)
+    failure: type[Exception]  # raised by `scan`, before it yields anything, when it could not complete
+    description: str
+
+
+class Tally(Protocol):
+    """A per-object judgement's accumulator: fed window by window, asked once at the end."""
+
+    def add(self, data: bytes, findings: Sequence) -> None:
+        """Count one window's findings of the consumed table (offsets relative to `data`)."""
+
+    def verdicts(self, object_size: int) -> Iterable:
+        """The judgement's findings on the whole object (none, usually)."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One per-object judgement of the registry: a decision that needs every window of an object.
+
+    The pipeline gives each file and archive member a fresh `tally()`, feeds it the findings
+    of the table it `consumes` as each window is scanned, and after the last window writes
+    its `verdicts(object_size)` to `table`. Unallocated space is not an object: no judgement
+    runs there.
+    """
+
+    name: str  # the `extractor` column of its verdicts
+    version: str
+    table: str
+    finding: type
+    consumes: str  # the table whose findings feed it
+    tally: Callable[[], Tally]
+    description: str

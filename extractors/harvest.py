@@ -1,8 +1,10 @@
 """Is a file a harvested address list? A whole-file judgement over its `emails` findings.
 
-Why a separate pure function: the decision needs every address of the file, while
-extractors see one window at a time. The pipeline calls `judge_harvest_list` once per file,
-after all windows, with that file's normalised addresses (duplicates included) and its size.
+Why a judgement and not an extractor: the decision needs every address of the file, while
+extractors see one window at a time. The registry lists it (`JUDGEMENT`) as a per-object
+judgement that consumes the `emails` table: the pipeline feeds an `AddressTally` each window's
+`emails` findings and, after the last window, asks it for its verdict, which
+`judge_harvest_list` makes from the file's normalised addresses (duplicates included) and size.
 
 Rule (documented in the report): a file is a harvest list when addresses dominate it:
 at least `MIN_UNIQUE` distinct addresses, and addresses (plus one separator byte each)
@@ -19,6 +21,8 @@ from collections import Counter
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+from extractors.base import Judgement
 
 VERSION = "1.1.0"
 MIN_UNIQUE = 10
@@ -65,15 +69,17 @@ class AddressTally:
 
     addresses: list[str] = field(default_factory=list)
     bare: int = 0
-    judged: bool = True  # False: no verdict will be asked for (unallocated space), keep nothing
 
     def add(self, data: bytes, findings: Iterable) -> None:
         """Count the `emails` findings of one window (offsets relative to `data`)."""
-        if not self.judged:
-            return
         for f in findings:
             self.addresses.append(f.address)
             self.bare += is_bare(data, f.offset, f.raw, f.encoding)
+
+    def verdicts(self, object_size: int) -> list[HarvestList]:
+        """The file's `HarvestList`, if it is one (see `judge_harvest_list`)."""
+        verdict = judge_harvest_list(self.addresses, object_size, self.bare) if self.addresses else None
+        return [] if verdict is None else [verdict]
 
 
 def judge_harvest_list(addresses: Sequence[str], object_size: int, bare: int | None = None) -> HarvestList | None:
@@ -101,3 +107,14 @@ def judge_harvest_list(addresses: Sequence[str], object_size: int, bare: int | N
         top_domains=[d for d, _ in top],
         density=round(density, 4),
     )
+
+
+JUDGEMENT = Judgement(
+    name="harvest_lists",
+    version=VERSION,
+    table="harvest_lists",
+    finding=HarvestList,
+    consumes="emails",
+    tally=AddressTally,
+    description="a file whose bytes are mostly bare e-mail addresses: a harvested address list",
+)

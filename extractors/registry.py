@@ -1,16 +1,21 @@
-"""Every extractor the pipeline runs, in one visible place (no registration by import).
+"""Every producer of findings the pipeline runs, in one visible place (no registration by import).
 
-Derived, not listed here: `extractors.harvest.judge_harvest_list(addresses, object_size)`
-is called by the pipeline once per file, after all windows, with that file's `emails`
-addresses; it decides whether the file is a harvested address list (table `harvest_lists`:
-addresses, unique, distinct_domains, top_domains, density).
+Three kinds, one tuple each; the pipeline (seized.worker, seized.scanning) runs what is listed
+here and knows none of them by name:
+- `EXTRACTORS`: pure per-window extractors, bytes and a `Source` in, findings out.
+- `RULE_SCANNERS`: per-window scanners of the rules given at scan time (YARA), run when the
+  scan has rules.
+- `JUDGEMENTS`: per-object decisions that need every window of a file or member; each consumes
+  one table's findings and gives its verdicts after the last window (harvested address lists,
+  from the `emails` findings).
 """
 from __future__ import annotations
 
 from extractors import credentials, emails, indicators, spam_templates, tor
 from extractors import accounts, logins, scheduled_tasks, shell_history, ssh_keys, utmp
 from extractors import cron_log, identities, mail_log, package_log, system_timezone, web_access
-from extractors.base import Extractor
+from extractors import harvest, yara_scan
+from extractors.base import Extractor, Judgement, RuleScanner
 
 EXTRACTORS: tuple[Extractor, ...] = (
     emails.EXTRACTOR,
@@ -32,4 +37,12 @@ EXTRACTORS: tuple[Extractor, ...] = (
     package_log.EXTRACTOR,
     cron_log.EXTRACTOR,
     system_timezone.EXTRACTOR,
+)
+
+RULE_SCANNERS: tuple[RuleScanner, ...] = (
+    yara_scan.SCANNER,
+)
+
+JUDGEMENTS: tuple[Judgement, ...] = (
+    harvest.JUDGEMENT,
 )

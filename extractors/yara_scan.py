@@ -19,11 +19,10 @@ from typing import Iterator
 
 import yara
 
-from extractors.base import Finding, LimitReached
+from extractors.base import Finding, LimitReached, RuleScanner, Source
 
-EXTRACTOR_NAME = "yara"
-EXTRACTOR_VERSION = "1"
-TABLE = "yara_matches"
+TIMEOUT_S = 120  # per window
+CAP_PER_RULE = 1000  # rows per rule and window
 
 LIMIT_PER_RULE = "yara matches per rule"
 LIMIT_ENGINE = "yara engine matches per string"
@@ -134,3 +133,20 @@ def scan_yara(
     yield from findings
     for _ns, _rule, limit in sorted(limits, key=lambda t: (t[0], t[1], t[2].limit, t[2].offset)):
         yield limit
+
+
+def scan(data: bytes, source: Source, rules: yara.Rules) -> Iterator[YaraFinding | LimitReached]:
+    """One window of an object with the scan's compiled rules (the registry's entry point)."""
+    externals = yara_externals(source.path, source.member or source.name, source.filetype)
+    return scan_yara(rules, data, externals, TIMEOUT_S, CAP_PER_RULE)
+
+
+SCANNER = RuleScanner(
+    name="yara",
+    version=yara.__version__,  # the engine's: the rules' own identity is the manifest's rules_sha256
+    table="yara",
+    finding=YaraFinding,
+    scan=scan,
+    failure=YaraScanError,
+    description="the scan's YARA rules (rules/ or --rules), one row per matched string instance",
+)

@@ -1,4 +1,4 @@
-"""Scanning one object: run every extractor and the YARA rules over its bytes, make rows.
+"""Scanning one object: run the registry's producers over its bytes, make rows.
 
 No I/O here: bytes arrive as sequential blocks from the worker, leave as row dicts.
 Large objects are cut into windows that overlap their neighbours on both sides; a finding
@@ -23,8 +23,7 @@ import pyarrow.ipc
 
 from caseformat.problems import Stage
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
-from extractors.base import Extractor, LimitReached, Source
-from extractors.harvest import AddressTally
+from extractors.base import Extractor, Judgement, LimitReached, RuleScanner, Source, Tally
 from ingest.units import OVERLAP
 
 
@@ -273,11 +272,11 @@ def scan_window(
     ctx: ObjectContext,
     extractors: tuple[Extractor, ...],
     rows: Rows,
-    addresses: AddressTally,
+    judging: Judging | None = None,
 ) -> None:
-    """Run each extractor over one window and keep the findings this window owns."""
-    source = Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime,
-                    window.own_start - window.data_start, window.own_end - window.data_start)
+    """Run each extractor over one window and keep the findings this window owns; the object's
+    judgements (`judging`) are fed the kept findings of the tables they consume."""
+    source = _source(window, ctx)
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue
@@ -293,15 +292,67 @@ def scan_window(
             kept = _owned(findings, window, rows, ctx, Stage.EXTRACTOR.of(ext.name))
             if kept:
                 rows.add(ext.table, _columns(kept, ext.finding, ctx, window, ext.name, ext.version))
-                if ext.table == "emails":
-                    addresses.add(window.data, kept)  # extractors.harvest: addresses and how many stood bare
+                if judging is not None:
+                    judging.feed(ext.table, window.data, kept)
             if len(findings) < FINDING_CHUNK:
                 break
 
 
+def _source(window: Window, ctx: ObjectContext) -> Source:
+    return Source(None, ctx.path, ctx.member, ctx.name, ctx.size, window.data_start, ctx.mtime,
+                  window.own_start - window.data_start, window.own_end - window.data_start, ctx.filetype)
+
+
+def scan_rules(window: Window, ctx: ObjectContext, scanners: tuple[RuleScanner, ...], rules, rows: Rows) -> None:
+    """Run each rule scanner over one window with the scan's compiled `rules` (None: no rules,
+    nothing runs). A scanner that could not complete is an `errors` row with its stage; a
+    finding without an offset (a rule matched on its condition alone) is kept once per object,
+    from its first window."""
+    if rules is None:
+        return
+    source = _source(window, ctx)
+    for scanner in scanners:
+        stage = Stage(scanner.name)
+        try:
+            findings = list(scanner.scan(window.data, source, rules))
+        except scanner.failure as exc:
+            rows.error(ctx, stage, str(exc))
+            continue
+        if not window.whole and window.own_start > 0:
+            findings = [f for f in findings if f.offset is not None]
+        add_findings(rows, scanner.table, ctx, findings, scanner.finding, window, scanner.name, scanner.version)
+
+
+_NO_WINDOW = Window(b"", 0, 0, 0, True, 0)  # a verdict on a whole object: no offset, owned by no window
+
+
+class Judging:
+    """The registry's per-object judgements on one object: a fresh tally each, fed the findings
+    of the table it consumes window by window, asked for its verdicts after the last window."""
+
+    __slots__ = ("_started", "_by_table")
+
+    def __init__(self, judgements: Iterable[Judgement] = ()) -> None:
+        self._started: list[tuple[Judgement, Tally]] = [(j, j.tally()) for j in judgements]
+        self._by_table: dict[str, list[Tally]] = {}
+        for judgement, tally in self._started:
+            self._by_table.setdefault(judgement.consumes, []).append(tally)
+
+    def feed(self, table: str, data: bytes, findings: list) -> None:
+        for tally in self._by_table.get(table, ()):
+            tally.add(data, findings)
+
+    def finish(self, ctx: ObjectContext, rows: Rows) -> None:
+        """Every judgement's verdicts on the object, as rows of its table."""
+        for judgement, tally in self._started:
+            add_findings(rows, judgement.table, ctx, tally.verdicts(ctx.size or 0), judgement.finding, _NO_WINDOW,
+                         judgement.name, judgement.version)
+
+
 def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable, cls: type,
                  window: Window, extractor: str, version: str) -> None:
-    """Rows for findings made outside the registry (YARA, harvest verdicts), same ownership rule."""
+    """Rows for findings of a rule scanner or a judgement: the extractors' ownership rule, and a
+    bound (`LimitReached`) is an `errors` row whose stage is the producer's name."""
     kept = _owned(list(findings), window, rows, ctx, extractor)
     if kept:
         rows.add(table, _columns(kept, cls, ctx, window, extractor, version))

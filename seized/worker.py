@@ -2,7 +2,7 @@
 
 Images, file systems and compiled rules are opened once per worker process and kept in
 module-level caches (a worker runs many units); every byte read is hashed, windowed and
-handed to the extractors and YARA from the same buffer.
+handed to the registry's producers (extractors.registry) from the same buffer.
 """
 from __future__ import annotations
 
@@ -19,20 +19,17 @@ import pyarrow.ipc
 from caseformat import schema
 from caseformat.problems import Stage
 from caseformat.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
-from extractors.harvest import VERSION as HARVEST_VERSION, AddressTally, HarvestList, judge_harvest_list
-from extractors.registry import EXTRACTORS
+from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
 from ingest.problems import one_line
 from ingest import containers
 from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, open_image
 from ingest.fsreaders import reader_for
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
-from seized.scanning import (MERGE_BATCH, NO_MAP, ObjectContext, OffsetMap, Rows, Window, add_findings, scan_window,
-                             windows, write_ipc)
+from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, scan_rules,
+                             scan_window, windows, write_ipc)
 
 READ_BLOCK = 16 * 1024 * 1024
-YARA_TIMEOUT_S = 120
-YARA_CAP_PER_RULE = 1000
 
 _images: dict[tuple, ImageReader] = {}
 _filesystems: dict[tuple[ImageSpec, str, str], object] = {}
@@ -165,7 +162,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
                         _file_offset_map(task), mtime=task.mtime)
     digests = (hashlib.md5(), hashlib.sha1(), hashlib.sha256())
     keep_for_containers: list[bytes] | None = [] if options.containers else None
-    addresses = AddressTally()
+    judging = Judging(JUDGEMENTS)
     result = {"index": task.index, "md5": None, "sha1": None, "sha256": None, "status": "scanned", "skip_reason": None}
 
     if ref.size > task.volume.length:
@@ -188,7 +185,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
 
     try:
         for window in windows(hashed_blocks()):
-            _scan_window(window, ctx, rules, rows, addresses)
+            _scan_window(window, ctx, rules, rows, judging)
     except OSError as exc:
         rows.error(ctx, Stage.READ, one_line(exc))
         result["status"] = "error"
@@ -197,7 +194,7 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
         rows.error(ctx, Stage.READ, f"TSK returned {stats_read[0]} of {ref.size} bytes (sparse, uninitialised or "
                                 "damaged); the hashes cover the bytes returned, as icat gives them")
     result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
-    _harvest(ctx, addresses, rows)
+    judging.finish(ctx, rows)
     if keep_for_containers:
         _scan_members(b"".join(keep_for_containers), ctx, rules, rows, 0, containers.Budget())
     return result
@@ -212,7 +209,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
     """
     reader = _reader(image)
     mapped = 0
-    addresses = AddressTally()
+    judging = Judging()  # not read whole, so not judged
     for file_off, vol_off, length in task.ref.runs:
         length = max(0, min(length, task.volume.length - vol_off))
         if not length:
@@ -223,7 +220,7 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
             mapped += w.own_end - w.own_start
             shifted = Window(w.data, w.data_start + file_off, w.own_start + file_off, w.own_end + file_off,
                              False, 0)
-            _scan_window(shifted, ctx, rules, rows, addresses)
+            _scan_window(shifted, ctx, rules, rows, judging)
     stats["bytes_read"] += mapped
     rows.error(ctx, Stage.READ, f"claims {task.ref.size} bytes, more than its volume holds ({task.volume.length}): "
                             f"not hashed; its {mapped} mapped bytes were scanned")
@@ -231,38 +228,9 @@ def _scan_oversized(image: ImageSpec, task: FileTask, ctx: ObjectContext, rules,
     return result
 
 
-def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, addresses: AddressTally) -> None:
-    scan_window(window, ctx, EXTRACTORS, rows, addresses)
-    if rules is not None:
-        from extractors.yara_scan import YaraFinding, YaraScanError, scan_yara, yara_externals
-
-        try:
-            findings = list(
-                scan_yara(rules, window.data, yara_externals(ctx.path, ctx.member or ctx.name, ctx.filetype),
-                          YARA_TIMEOUT_S, YARA_CAP_PER_RULE)
-            )
-        except YaraScanError as exc:
-            rows.error(ctx, Stage.YARA, str(exc))
-            return
-        if not window.whole and window.own_start > 0:
-            findings = [f for f in findings if f.offset is not None]  # string-less rules: once per object
-        add_findings(rows, "yara", ctx, findings, YaraFinding, window, "yara", _yara_version())
-
-
-def _yara_version() -> str:
-    import yara
-
-    return yara.__version__
-
-
-def _harvest(ctx: ObjectContext, addresses: AddressTally, rows: Rows) -> None:
-    if not addresses.addresses:
-        return
-    verdict = judge_harvest_list(addresses.addresses, ctx.size or 0, addresses.bare)
-    if verdict is None:
-        return
-    add_findings(rows, "harvest_lists", ctx, [verdict], HarvestList, Window(b"", 0, 0, 0, True, 0),
-                 "harvest_lists", HARVEST_VERSION)
+def _scan_window(window: Window, ctx: ObjectContext, rules, rows: Rows, judging: Judging) -> None:
+    scan_window(window, ctx, EXTRACTORS, rows, judging)
+    scan_rules(window, ctx, RULE_SCANNERS, rules, rows)
 
 
 def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: int,
@@ -278,11 +246,11 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
         # A decompressed tar is nothing but its members (plus headers): scanning both would
         # count every finding twice. A tar file on disk is still scanned as bytes, for image offsets.
         if not (item.nested and containers.kind_of(item.data) == "tar"):
-            addresses = AddressTally()
+            judging = Judging(JUDGEMENTS)
             blocks = (item.data[i:i + READ_BLOCK] for i in range(0, len(item.data), READ_BLOCK))
             for window in windows(blocks):
-                _scan_window(window, ctx, rules, rows, addresses)
-            _harvest(ctx, addresses, rows)
+                _scan_window(window, ctx, rules, rows, judging)
+            judging.finish(ctx, rows)
         if item.nested:
             _scan_members(item.data, ctx, rules, rows, depth + 1, budget)
 
@@ -303,7 +271,8 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
     if read_end < task.hi:
         rows.error(ctx, Stage.UNALLOCATED, f"could not read image bytes {read_end}..{task.hi}")
     # line numbers mean nothing in unallocated space
-    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, AddressTally(judged=False))
+    # not an object: no judgement
+    _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, Judging())
 
 
 def _same_offset(offset: int) -> int:

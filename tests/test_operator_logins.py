@@ -118,7 +118,7 @@ def test_each_line_once_across_windows() -> None:
     ctx = ObjectContext("v", 12, None, "/var/log/auth.log", None, "auth.log", len(data), NO_MAP, mtime=MTIME)
     rows = Rows()
     for w in windows((data[i:i + 9999] for i in range(0, len(data), 9999)), overlap=1000):
-        scan_window(w, ctx, (EXTRACTOR,), rows, [])
+        scan_window(w, ctx, (EXTRACTOR,), rows)
     users = sorted(u for t in rows.batches["logins"] for u in t.column("user").to_pylist())
     assert users == [f"u{i:06d}" for i in range(5000)]
     assert sorted(o for t in rows.batches["logins"] for o in t.column("offset").to_pylist()) == [

@@ -116,7 +116,7 @@ def test_windows_read_each_record_once_at_its_object_offset(wtmp: Path, block: i
     rows = Rows()
     blocks = (data[i:i + block] for i in range(0, len(data), block))
     for w in windows(blocks, overlap=500):
-        scan_window(w, ctx, (UTMP,), rows, [])
+        scan_window(w, ctx, (UTMP,), rows)
     offsets = sorted(o for t in rows.batches["logins"] for o in t.column("offset").to_pylist())
     assert offsets == list(range(0, len(data), 384))
 
@@ -152,7 +152,7 @@ def test_lastlog_by_uid_and_across_windows() -> None:
     ctx = ObjectContext("v", 12, None, "/var/log/lastlog", None, "lastlog", len(data), NO_MAP)
     rows = Rows()
     for w in windows((data[i:i + 100_000] for i in range(0, len(data), 100_000)), overlap=1000):
-        scan_window(w, ctx, (LASTLOG_EXTRACTOR,), rows, [])
+        scan_window(w, ctx, (LASTLOG_EXTRACTOR,), rows)
     uids = sorted(u for t in rows.batches["logins"] for u in t.column("uid").to_pylist())
     assert uids == [0, 1000, 65534]
 

@@ -1,12 +1,14 @@
 """Bounded worker memory: a unit's rows spilled as sorted runs give the same table as rows held
-whole, in order or not; the harvest judgement reads addresses held as Arrow arrays."""
+whole, in order or not; the harvest judgement's tally holds every address the file's windows own."""
 import pyarrow as pa
 import pyarrow.ipc
 
-from extractors.harvest import judge_harvest_list
-from extractors.registry import EXTRACTORS
-from extractors.harvest import AddressTally
-from seized.scanning import NO_MAP, ObjectContext, Rows, Window, scan_window
+from dataclasses import replace
+
+from extractors import harvest
+from extractors.harvest import AddressTally, judge_harvest_list
+from extractors.registry import EXTRACTORS, JUDGEMENTS
+from seized.scanning import NO_MAP, Judging, ObjectContext, Rows, Window, scan_window
 from seized.worker import _to_arrow, _write_runs
 
 EMAILS = tuple(e for e in EXTRACTORS if e.name == "emails")
@@ -21,11 +23,11 @@ def _list(n, tag):
     return b"".join(f"{tag}{i}@example{i % 7}.com\n".encode() for i in range(n))
 
 
-def _fill(rows, addresses):
+def _fill(rows, judging):
     # the file's own rows, then a member's (which sort before them: member null sorts last)
-    scan_window(Window(_list(900, "own"), 0, 0, 10**9, True, 0), _ctx(), EMAILS, rows, addresses)
-    scan_window(Window(_list(300, "mem"), 0, 0, 10**9, True, 0), _ctx("inner.txt"), EMAILS, rows, AddressTally())
-    scan_window(Window(_list(50, "late"), 10**6, 10**6, 10**9, False, 0), _ctx(), EMAILS, rows, addresses)
+    scan_window(Window(_list(900, "own"), 0, 0, 10**9, True, 0), _ctx(), EMAILS, rows, judging)
+    scan_window(Window(_list(300, "mem"), 0, 0, 10**9, True, 0), _ctx("inner.txt"), EMAILS, rows, Judging(JUDGEMENTS))
+    scan_window(Window(_list(50, "late"), 10**6, 10**6, 10**9, False, 0), _ctx(), EMAILS, rows, judging)
 
 
 def _read(path):
@@ -35,13 +37,13 @@ def _read(path):
 
 def test_spilled_runs_give_the_held_table(tmp_path):
     held = Rows()
-    _fill(held, AddressTally())
+    _fill(held, Judging(JUDGEMENTS))
     want = _to_arrow(held)["emails"]
     for spill_rows in (100, 299, 1000, 10**6):
         folder = tmp_path / str(spill_rows)
         folder.mkdir()
         rows = Rows(spill_dir=folder, spill_rows=spill_rows)
-        _fill(rows, AddressTally())
+        _fill(rows, Judging(JUDGEMENTS))
         _write_runs(folder / "emails.arrow", "emails", rows)
         got = _read(folder / "emails.arrow")
         assert got.equals(want), spill_rows
@@ -51,14 +53,14 @@ def test_spilled_runs_give_the_held_table(tmp_path):
 def test_rows_held_stay_under_the_bound(tmp_path):
     rows = Rows(spill_dir=tmp_path, spill_rows=200)
     for part in range(6):
-        scan_window(Window(_list(150, f"p{part}x"), 0, 0, 10**9, True, 0), _ctx(), EMAILS, rows, AddressTally())
+        scan_window(Window(_list(150, f"p{part}x"), 0, 0, 10**9, True, 0), _ctx(), EMAILS, rows, Judging(JUDGEMENTS))
         assert rows.held.get("emails", 0) < 200 + 150
     assert len(rows.spilled["emails"]) >= 3
 
 
 def test_harvest_tally_holds_every_owned_address():
     rows, tally = Rows(), AddressTally()
-    _fill(rows, tally)
+    _fill(rows, Judging([replace(harvest.JUDGEMENT, tally=lambda: tally)]))
     plain = _read_addresses(rows)
     assert tally.addresses == plain and len(plain) == 950
     size = sum(len(a) + 1 for a in plain)
@@ -77,12 +79,12 @@ def test_merge_of_interleaved_runs_in_small_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(seized.scanning, "MERGE_BATCH", 7)
     monkeypatch.setattr(seized.worker, "MERGE_BATCH", 7)
     held = Rows()
-    _fill(held, AddressTally())
+    _fill(held, Judging(JUDGEMENTS))
     want = _to_arrow(held)["emails"]
     for spill_rows in (50, 333):
         folder = tmp_path / str(spill_rows)
         folder.mkdir()
         rows = Rows(spill_dir=folder, spill_rows=spill_rows)
-        _fill(rows, AddressTally())
+        _fill(rows, Judging(JUDGEMENTS))
         _write_runs(folder / "emails.arrow", "emails", rows)
         assert _read(folder / "emails.arrow").equals(want), spill_rows

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from caseformat.problems import Stage
 from extractors.base import LimitReached
-from extractors.harvest import AddressTally
 from extractors.registry import EXTRACTORS
 from seized.scanning import NO_MAP, ObjectContext, Rows, Window, scan_window
 
@@ -19,7 +18,7 @@ EMAILS = next(e for e in EXTRACTORS if e.name == "emails")
 def _scan(extractor, data: bytes = b"no address here\n") -> Rows:
     rows = Rows()
     ctx = ObjectContext("v1", 12, None, "/srv/list.txt", None, "list.txt", len(data), NO_MAP)
-    scan_window(Window(data, 0, 0, len(data), True, 0), ctx, (extractor,), rows, AddressTally())
+    scan_window(Window(data, 0, 0, len(data), True, 0), ctx, (extractor,), rows)
     return rows
 
 
