@@ -17,7 +17,7 @@ class Stage(StrEnum):
     IMAGE = "image"
     VOLUMES = "volumes"
     RECOVERY = "recovery"
-    # storage layers and file systems (ingest.layers, ingest.filesystems, ingest.xfs)
+    # storage layers and file systems (ingest.layers, ingest.storage, ingest.filesystems, ingest.xfs)
     LAYER = "layer"
     ENCRYPTED = "encrypted"
     FILESYSTEM = "filesystem"

@@ -14,7 +14,7 @@ Formats (all little-endian):
   the v2 extension. The metadata area (4 KiB on) starts with a 512-byte header (CRC, magic
   `\\x20LVM2 x[5A%r0N*>`, version 1, its start and size, raw locations: offset, size, CRC of
   the text, flags) followed by the text metadata. CRC: LVM's seeded CRC-32
-  (`ingest.layers.lvm_crc`).
+  (`ingest.storage.lvm2.lvm_crc`).
 - md 1.2: the `mdp_superblock_1` at 4 KiB (magic 0xa92b4efc, set uuid/name, level, layout,
   component size, chunk, raid disks, data offset/size, super offset, device roles, checksum).
 - md 0.90: the `mdp_super_t` in the last 64 KiB-aligned 64 KiB of the member, data at 0.
@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ingest.layers import LVM_MDA_MAGIC, MD_MAGIC, lvm_crc, md_sb0_checksum, md_sb1_checksum
+from ingest.storage.lvm2 import LVM_MDA_MAGIC, lvm_crc
+from ingest.storage.md import MD_MAGIC, md_sb0_checksum, md_sb1_checksum
 from tests.imaging import FIXED_EPOCH, _run
 
 SECTOR = 512
