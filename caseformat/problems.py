@@ -6,9 +6,16 @@ row with one of the stages below; an extractor's own exception is an `errors` ro
 `internal`, so a bug in the tool is never mistaken for damaged evidence. A stage may carry
 what it concerns after a colon (`extractor:indicators` for that extractor's limits,
 `unit:files` for a unit that could not be run): `Stage.of`.
+
+Every producer of a problem says it as one `Problem` (ingest's walks, storage layers and
+archives, the worker's reads, the known-files step, a unit that could not be run); an
+extractor, which may not import this layer, yields `extractors.base.LimitReached`, which
+`seized.scanning` turns into a `Problem` in one place. A `Problem` is one `errors` row
+(`caseformat.tables.errors_table`); assembly adds the evidence id.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -36,3 +43,24 @@ class Stage(StrEnum):
     def of(self, what: str) -> str:
         """The stage of one named thing: `extractor:emails`, `unit:files`."""
         return f"{self.value}:{what}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that could not be read, or was cut short, and where: one `errors` row."""
+
+    volume: str | None
+    path: str | None
+    inode: int | None
+    member: str | None  # inside an archive, nested levels joined with "!"
+    stage: Stage | str  # a Stage, or `Stage.of(...)` of a named thing
+    error: str  # one line
+
+    def at(self, volume: str | None, path: str | None, inode: int | None, member: str | None) -> "Problem":
+        """The same problem, placed (an archive's reader knows what went wrong, its caller where)."""
+        return replace(self, volume=volume, path=path, inode=inode, member=member)
+
+    def row(self) -> dict:
+        """The `errors` row's columns but the evidence id."""
+        return dict(volume=self.volume, path=self.path, inode=self.inode, member=self.member, stage=self.stage,
+                    error=self.error)

@@ -9,6 +9,7 @@ import binascii
 import hashlib
 from functools import cache
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 
 from caseformat import schema
 from caseformat.atomic import commit, make_dir, temporary_name
+from caseformat.problems import Problem
 from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
 
 FINDING_ID_HEX = 20
@@ -52,6 +54,14 @@ def final_schema(name: str) -> pa.Schema:
 
 def finding_table_names() -> list[str]:
     return sorted(finding_classes())
+
+
+def errors_table(problems: Iterable[Problem], evidence_id: str | None = None) -> pa.Table:
+    """`errors` rows: a worker's (no evidence id), or with `evidence_id` the case table's."""
+    rows = [p.row() for p in problems]
+    if evidence_id is None:
+        return pa.Table.from_pylist(rows, schema=schema.WORKER_ERRORS)
+    return pa.Table.from_pylist([dict(r, evidence_id=evidence_id) for r in rows], schema=schema.ERRORS)
 
 
 _ID_SLICE = 65536

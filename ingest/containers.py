@@ -1,8 +1,9 @@
 """Containers: gzip, bzip2, xz, zip and tar members opened in memory, with bomb limits.
 
-Hitting a limit is a recorded problem, never a silent cut: the caller turns each
-`ContainerProblem` into an `errors` row. Every decompressor is driven with an output bound
-(`max_length`, bounded reads), so a 42-style bomb costs at most the limit in memory.
+Hitting a limit is a recorded problem, never a silent cut: each is a `Problem` with stage
+`container`, which the caller places at the archive it expanded (`Problem.at`). Every
+decompressor is driven with an output bound (`max_length`, bounded reads), so a 42-style bomb
+costs at most the limit in memory.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from typing import Iterator
+
+from caseformat.problems import Problem, Stage
 
 MAX_INPUT = 64 * 1024 * 1024  # largest container read into memory for expansion
 MAX_MEMBER = 256 * 1024 * 1024  # largest expanded member
@@ -29,11 +32,6 @@ class Member:
     name: str  # path inside the container
     data: bytes
     nested: bool  # the member is itself a container
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerProblem:
-    error: str
 
 
 @dataclass(slots=True)
@@ -58,12 +56,12 @@ class Budget:
         self.bytes_left -= nbytes
         self.members_left -= 1
 
-    def problem(self) -> ContainerProblem | None:
+    def problem(self) -> Problem | None:
         """The one-time report of an exhausted budget; None after it was given."""
         if self.reported:
             return None
         self.reported = True
-        return ContainerProblem(f"expansion limit of this object reached ({MAX_TOTAL} decompressed bytes or "
+        return _problem(f"expansion limit of this object reached ({MAX_TOTAL} decompressed bytes or "
                                 f"{MAX_MEMBERS} members, all nesting levels together; decompression bomb?): "
                                 "the remaining members are not expanded")
 
@@ -116,7 +114,7 @@ def _bounded(data: bytes, limit: int, ratio_base: int) -> str | None:
     return None
 
 
-def expand(data: bytes, name: str, depth: int, budget: Budget | None = None) -> Iterator[Member | ContainerProblem]:
+def expand(data: bytes, name: str, depth: int, budget: Budget | None = None) -> Iterator[Member | Problem]:
     """Members of the container `data` (named `name`, at nesting `depth`), or problems.
 
     Pass the same `budget` for every nested level of one top-level object (see `Budget`);
@@ -126,7 +124,7 @@ def expand(data: bytes, name: str, depth: int, budget: Budget | None = None) -> 
     if kind is None:
         return
     if depth >= MAX_DEPTH:
-        yield ContainerProblem(f"{kind} nested deeper than {MAX_DEPTH} levels: not expanded")
+        yield _problem(f"{kind} nested deeper than {MAX_DEPTH} levels: not expanded")
         return
     budget = budget if budget is not None else Budget()
     if budget.spent():
@@ -143,10 +141,10 @@ def expand(data: bytes, name: str, depth: int, budget: Budget | None = None) -> 
             yield from _tar(data, budget)
     except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
             tarfile.TarError, NotImplementedError, RuntimeError) as exc:
-        yield ContainerProblem(f"damaged {kind}: {exc}"[:300])
+        yield _problem(f"damaged {kind}: {exc}"[:300])
 
 
-def _stream(data: bytes, name: str, kind: str, budget: Budget) -> Iterator[Member | ContainerProblem]:
+def _stream(data: bytes, name: str, kind: str, budget: Budget) -> Iterator[Member | Problem]:
     limit = _cap(len(data)) + 1
     if kind == "gzip":
         out = []
@@ -169,26 +167,26 @@ def _stream(data: bytes, name: str, kind: str, budget: Budget) -> Iterator[Membe
     budget.charge(len(result))
     problem = _bounded(result, MAX_MEMBER, len(data))
     if problem:
-        yield ContainerProblem(f"{kind} {name}: {problem}; member not scanned")
+        yield _problem(f"{kind} {name}: {problem}; member not scanned")
         return
     yield Member(_strip(name, kind), result, kind_of(result) is not None)
 
 
-def _zip(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
+def _zip(data: bytes, budget: Budget) -> Iterator[Member | Problem]:
     total = 0
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
-            yield ContainerProblem(f"zip has {len(infos)} members; only the first {MAX_MEMBERS} are scanned")
+            yield _problem(f"zip has {len(infos)} members; only the first {MAX_MEMBERS} are scanned")
             infos = infos[:MAX_MEMBERS]
         for info in infos:
             if info.is_dir():
                 continue
             if info.flag_bits & 0x1:
-                yield ContainerProblem(f"zip member {info.filename}: encrypted, not scanned")
+                yield _problem(f"zip member {info.filename}: encrypted, not scanned")
                 continue
             if info.file_size > MAX_MEMBER or total + info.file_size > MAX_TOTAL:
-                yield ContainerProblem(f"zip member {info.filename}: declared size {info.file_size} over the limit")
+                yield _problem(f"zip member {info.filename}: declared size {info.file_size} over the limit")
                 continue
             if budget.spent():
                 problem = budget.problem()
@@ -200,13 +198,13 @@ def _zip(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
             budget.charge(len(content))
             problem = _bounded(content, MAX_MEMBER, info.compress_size)
             if problem:
-                yield ContainerProblem(f"zip member {info.filename}: {problem}; not scanned")
+                yield _problem(f"zip member {info.filename}: {problem}; not scanned")
                 continue
             total += len(content)
             yield Member(info.filename, content, kind_of(content) is not None)
 
 
-def _tar(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
+def _tar(data: bytes, budget: Budget) -> Iterator[Member | Problem]:
     count = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
         for info in tf:
@@ -214,7 +212,7 @@ def _tar(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
                 continue
             count += 1
             if count > MAX_MEMBERS:
-                yield ContainerProblem(f"tar has more than {MAX_MEMBERS} members; the rest are not scanned")
+                yield _problem(f"tar has more than {MAX_MEMBERS} members; the rest are not scanned")
                 return
             if budget.spent():
                 problem = budget.problem()
@@ -227,6 +225,11 @@ def _tar(data: bytes, budget: Budget) -> Iterator[Member | ContainerProblem]:
             content = fh.read(MAX_MEMBER + 1)
             budget.charge(len(content))
             if len(content) > MAX_MEMBER:
-                yield ContainerProblem(f"tar member {info.name}: over {MAX_MEMBER} bytes; not scanned")
+                yield _problem(f"tar member {info.name}: over {MAX_MEMBER} bytes; not scanned")
                 continue
             yield Member(info.name, content, kind_of(content) is not None)
+
+
+def _problem(error: str) -> Problem:
+    """A problem of the archive being expanded; the caller knows where it lies."""
+    return Problem(None, None, None, None, Stage.CONTAINER, error)

@@ -3,7 +3,7 @@
 The walk yields one `FileRecord` per (name, data stream) in TSK's own order, so the
 `files` table can be compared line by line with `fls -r -p`, and a `ContentRef` that lets a
 worker reopen the stream by inode and attribute without any pytsk3 object crossing a
-process boundary. Problems become `WalkProblem`s, never exceptions that end the walk.
+process boundary. Problems become `caseformat.problems.Problem`s, never exceptions that end the walk.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytsk3
 
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 from ingest.problems import one_line
 from ingest.images import ImageReader
 from ingest.volumes import VolumeImage, VolumeSpec
@@ -86,15 +86,6 @@ class FileRecord:
     owned: tuple[tuple[int, int], ...]  # (volume offset, length) this allocated name owns
 
 
-@dataclass(frozen=True, slots=True)
-class WalkProblem:
-    volume: str | None
-    path: str | None
-    inode: int | None
-    stage: str  # a caseformat.problems.Stage, maybe of a named thing (Stage.of)
-    error: str
-
-
 _FS_NAMES = {
     int(getattr(pytsk3, n)): n.removeprefix("TSK_FS_TYPE_").lower()
     for n in dir(pytsk3)
@@ -151,7 +142,7 @@ def _owned(attr, block_size: int) -> list[tuple[int, int]]:
     return [(vol, n) for _, vol, n in _runs(attr, block_size, max(size, 0))]
 
 
-def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | WalkProblem]:
+def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Problem]:
     """Every name under the root, depth first in TSK's order, like `fls -r -p`."""
     fs_type = fs_type_name(fs)
     block_size = fs.info.block_size
@@ -164,7 +155,7 @@ def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Wa
             directory = fs.open_dir(inode=dir_inode)
             entries = list(directory)
         except OSError as exc:
-            yield WalkProblem(volume.id, dir_path or "/", dir_inode, Stage.DIRECTORY, one_line(exc))
+            yield Problem(volume.id, dir_path or "/", dir_inode, None, Stage.DIRECTORY, one_line(exc))
             continue
         subdirs = []
         for entry in entries:
@@ -181,7 +172,7 @@ def walk_tsk(fs: pytsk3.FS_Info, volume: VolumeSpec) -> Iterator[FileRecord | Wa
                 yield item
             descend, problem = _descend(entry, ancestors)
             if problem:
-                yield WalkProblem(volume.id, path, int(entry.info.meta.addr), Stage.DIRECTORY, problem)
+                yield Problem(volume.id, path, int(entry.info.meta.addr), None, Stage.DIRECTORY, problem)
             if descend:
                 subdirs.append((int(entry.info.meta.addr), path, path_raw, ancestors | {int(entry.info.meta.addr)}))
         stack.extend(reversed(subdirs))
@@ -236,7 +227,7 @@ def _descend(entry, ancestors: frozenset[int]) -> tuple[bool, str | None]:
 
 
 def _records(entry, volume: VolumeSpec, fs_type: str, block_size: int, path: str, path_raw: bytes,
-             valid: bool) -> Iterator[FileRecord | WalkProblem]:
+             valid: bool) -> Iterator[FileRecord | Problem]:
     name_info = entry.info.name
     meta = entry.info.meta
     name_deleted = bool(int(name_info.flags) & _NAME_UNALLOC)
@@ -276,7 +267,7 @@ def _records(entry, volume: VolumeSpec, fs_type: str, block_size: int, path: str
                     aname = None
                 streams.append((aname or None, attr))
     except OSError as exc:
-        yield WalkProblem(volume.id, path, inode, Stage.ATTRIBUTES, one_line(exc))
+        yield Problem(volume.id, path, inode, None, Stage.ATTRIBUTES, one_line(exc))
     if kind != "file":
         yield FileRecord(**common, stream=None, size=int(meta.size), content=None,
                          skip_reason=None if kind == "dir" else f"not a regular file ({kind})",

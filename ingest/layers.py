@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 from ingest.problems import one_line
-from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
+from ingest.filesystems import FileRecord, fs_type_name, open_tsk, walk_tsk
 from ingest.images import ImageReader
 from ingest.storage import bitlocker, luks, lvm2, md
 from ingest.storage.layer import SECTOR, Layer
@@ -52,7 +52,7 @@ class StackWalk:
     fs_kind: str | None
     nested: list[WalkedVolume] = field(default_factory=list)
     records: list[FileRecord] = field(default_factory=list)
-    problems: list[WalkProblem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- walking a stack
@@ -83,7 +83,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
             handle = open_xfs(reader, volume)
         except OSError as exc:
             out.status = "error"
-            out.problems.append(WalkProblem(volume.id, None, None, Stage.FILESYSTEM,
+            out.problems.append(Problem(volume.id, None, None, None, Stage.FILESYSTEM,
                                             f"XFS superblock found but the file system cannot be opened: "
                                             f"{one_line(exc)}"))
             return out
@@ -92,7 +92,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
         return out
     layer = probe(reader, volume) if depth < MAX_DEPTH else None
     if layer is None:
-        out.problems.append(WalkProblem(volume.id, None, None, Stage.FILESYSTEM,
+        out.problems.append(Problem(volume.id, None, None, None, Stage.FILESYSTEM,
                                         f"no file system recognised in {volume.description}: {tsk_error}"))
         return out
     out.layers = f"{volume.id} > {layer.label}"
@@ -100,7 +100,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
     if layer.encrypted:
         out.status = "encrypted"
         fields = json.dumps(dict(layer.fields), sort_keys=True)
-        out.problems.append(WalkProblem(volume.id, None, None, Stage.ENCRYPTED,
+        out.problems.append(Problem(volume.id, None, None, None, Stage.ENCRYPTED,
                                         f"{layer.description}; not decrypted, its bytes are scanned as "
                                         f"unallocated only: {fields}"))
         return out
@@ -118,7 +118,7 @@ def walk_stack(reader: ImageReader, volume: VolumeSpec, tsk_error: str | None = 
 
 def _collect(out: StackWalk, items) -> None:
     for item in items:
-        (out.problems if isinstance(item, WalkProblem) else out.records).append(item)
+        (out.problems if isinstance(item, Problem) else out.records).append(item)
 
 
 def probe(reader: ImageReader, volume: VolumeSpec) -> Layer | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caseformat.problems import Stage
-from ingest.filesystems import FileRecord, WalkProblem, fs_type_name, open_tsk, walk_tsk
+from caseformat.problems import Problem, Stage
+from ingest.filesystems import FileRecord, fs_type_name, open_tsk, walk_tsk
 from ingest.images import ImageError, ImageSpec, open_image
 from ingest.layers import walk_stack
 from ingest.problems import one_line
@@ -27,7 +27,7 @@ class EvidencePlan:
     layout: VolumeLayout
     volume_rows: list[dict]
     records: list[FileRecord]
-    problems: list[WalkProblem]
+    problems: list[Problem]
     hash_unit: Unit
     units: list[Unit]
     owned_bytes: int
@@ -47,8 +47,7 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
             raise ImageError(f"media too small to hold a disk ({size} bytes)")
         layout = discover_volumes(reader)
         records: list[FileRecord] = []
-        problems: list[WalkProblem] = [WalkProblem(vid, None, None, Stage.VOLUMES, text)
-                                         for vid, text in layout.problems]
+        problems: list[Problem] = list(layout.problems)
         volume_rows: list[dict] = []
         walked: list[VolumeSpec] = []
         nested_volumes: list[VolumeSpec] = []  # LVM logical volumes, RAID1 data areas (ingest.layers)
@@ -90,14 +89,14 @@ def plan_evidence(spec: ImageSpec, unallocated: bool) -> EvidencePlan:
                     walked.append(slot)
                 elif slot.kind == "whole":
                     row["status"] = "raw"
-                    problems.append(WalkProblem(None, None, None, Stage.VOLUMES, RAW_IMAGE))
+                    problems.append(Problem(None, None, None, None, Stage.VOLUMES, RAW_IMAGE))
                 continue
             row["fs_type"] = fs_type_name(fs)
             row["layers"] = f"{slot.id} > {row['fs_type']}"
             row["status"] = "walked"
             walked.append(slot)
             for item in walk_tsk(fs, slot):
-                (problems if isinstance(item, WalkProblem) else records).append(item)
+                (problems if isinstance(item, Problem) else records).append(item)
         layout = VolumeLayout(layout.volume_system, layout.slots + tuple(nested_volumes), layout.problems)
         tasks = []
         slots = {s.id: s for s in layout.slots}

@@ -32,7 +32,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 
 if TYPE_CHECKING:
     from ingest.images import ImageReader
@@ -243,7 +243,6 @@ def recover(reader: "ImageReader", volume: "VolumeSpec") -> Recovered:
     aligned offsets and walk every one that opens; see the module's docstring."""
     from dataclasses import replace
 
-    from ingest.filesystems import WalkProblem
     from ingest.layers import WalkedVolume, walk_stack
     from ingest.volumes import read_volume
 
@@ -274,17 +273,17 @@ def recover(reader: "ImageReader", volume: "VolumeSpec") -> Recovered:
         what = stack.fs_type or stack.layers.rsplit(" > ", 1)[-1]
         where = "not described by any partition table" if volume.kind == "whole" else \
             f"inside {volume.id}, where no file system was recognised"
-        out.problems.append(WalkProblem(vol.id, None, None, Stage.RECOVERY,
+        out.problems.append(Problem(vol.id, None, None, None, Stage.RECOVERY,
                                         f"{vol.id}: {what} found at image offset {image_at} ({cand.how}), "
                                         f"{where}; walked as status 'recovered'"))
         if patch is not None:
-            out.problems.append(WalkProblem(vol.id, None, None, Stage.RECOVERY,
+            out.problems.append(Problem(vol.id, None, None, None, Stage.RECOVERY,
                                             f"{vol.id}: the primary ext superblock at image offset "
                                             f"{vol.image_offset(1024)} is damaged; opened through the backup at "
                                             f"volume offset {cand.superblock_at} (its own bytes are searched as "
                                             "unallocated)"))
         if cand.length and cand.length > available:
-            out.problems.append(WalkProblem(vol.id, None, None, Stage.RECOVERY,
+            out.problems.append(Problem(vol.id, None, None, None, Stage.RECOVERY,
                                             f"{vol.id}: its header claims {cand.length} bytes but "
                                             f"{'the image' if volume.kind == 'whole' else volume.id} ends after "
                                             f"{available} (truncated?); only the bytes present are read"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import pytsk3
 
+from caseformat.problems import Problem, Stage
 from ingest.images import ImageReader
 
 
@@ -116,7 +117,7 @@ PRETEND_DISK_SIZE = 1 << 50
 class VolumeLayout:
     volume_system: str  # "gpt", "mbr", "none", ...
     slots: tuple[VolumeSpec, ...]  # every slot TSK reports, including meta and unallocated
-    problems: tuple[tuple[str | None, str], ...] = ()  # (volume id, what is wrong with the table)
+    problems: tuple[Problem, ...] = ()  # what is wrong with the table (stage volumes)
 
 
 _VS_NAMES = {
@@ -131,7 +132,7 @@ _VS_NAMES = {
 def discover_volumes(reader: ImageReader) -> VolumeLayout:
     """The image's partition table as TSK reads it; no table means one whole-image volume."""
     whole = whole_image_volume(reader.size)
-    problems: list[tuple[str | None, str]] = []
+    problems: list[Problem] = []
     try:
         vs = pytsk3.Volume_Info(VolumeImage(reader, whole))
     except OSError:
@@ -139,7 +140,8 @@ def discover_volumes(reader: ImageReader) -> VolumeLayout:
             vs = pytsk3.Volume_Info(VolumeImage(reader, whole, pretend_size=PRETEND_DISK_SIZE))
         except OSError:
             return VolumeLayout("none", (whole,))
-        problems.append((None, "the partition table describes space past the end of the image (truncated image?)"))
+        problems.append(_table_problem(None, "the partition table describes space past the end of the image "
+                                             "(truncated image?)"))
     vs_name = _VS_NAMES.get(int(vs.info.vstype), str(vs.info.vstype).removeprefix("TSK_VS_TYPE_").lower())
     block = vs.info.block_size
     slots = []
@@ -158,12 +160,12 @@ def discover_volumes(reader: ImageReader) -> VolumeLayout:
         vid = f"{vs_name}:{part.addr}"
         if start >= reader.size:
             if kind == "partition":
-                problems.append((vid, f"{vid} ({desc}) starts at byte {start}, past the end of the image ({reader.size})"))
+                problems.append(_table_problem(vid, f"{vid} ({desc}) starts at byte {start}, past the end of the image ({reader.size})"))
             continue
         if start + length > reader.size:
             if kind == "partition":
-                problems.append((vid, f"{vid} ({desc}) runs {start + length - reader.size} bytes past the end of "
-                                      "the image; only the bytes present are read"))
+                problems.append(_table_problem(vid, f"{vid} ({desc}) runs {start + length - reader.size} bytes past "
+                                                    "the end of the image; only the bytes present are read"))
             length = reader.size - start
         slots.append(VolumeSpec(vid, (Extent(0, start, length),), length, desc, allocated, kind))
     return VolumeLayout(vs_name, tuple(slots), tuple(problems))
@@ -179,3 +181,7 @@ def nested(volume: VolumeSpec, layer: str, extents: tuple[Extent, ...], length: 
             mapped.append(Extent(vol_pos, img_off, n))
             vol_pos += n
     return replace(volume, id=f"{volume.id} > {layer}", extents=tuple(mapped), length=length, kind=kind, patches=())
+
+
+def _table_problem(volume: str | None, error: str) -> Problem:
+    return Problem(volume, None, None, None, Stage.VOLUMES, error)

@@ -4,7 +4,7 @@ The Sleuth Kit reads no XFS, so Linux servers formatted by their installers woul
 be scanned only as unallocated bytes. libfsxfs opens the volume through a read-only
 file-like adapter over the volume's image extents (`VolumeFile`), so every byte still comes
 from the evidence through `ImageReader`, and the walk yields the same `FileRecord` /
-`WalkProblem` as `walk_tsk`.
+`caseformat.problems.Problem` as `walk_tsk`.
 
 Extents: libfsxfs reports a file's extents as XFS file-system block numbers times the block
 size, and an XFS block number is (allocation group << agblklog | block in group), not a
@@ -22,9 +22,9 @@ from typing import Iterator
 
 import pyfsxfs
 
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 from ingest.problems import one_line
-from ingest.filesystems import ContentRef, FileRecord, WalkProblem
+from ingest.filesystems import ContentRef, FileRecord
 from ingest.images import ImageReader
 from ingest.volumes import VolumeSpec, read_volume
 
@@ -168,12 +168,12 @@ def _extents(entry, geometry: XfsGeometry, size: int) -> tuple[tuple[tuple[int, 
     return tuple(runs), complete and pos >= size
 
 
-def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | WalkProblem]:
+def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Problem]:
     """Every live name under the root, depth first in directory order (no deleted names)."""
     try:
         root = handle.volume.get_root_directory()
     except OSError as exc:
-        yield WalkProblem(volume.id, "/", None, Stage.DIRECTORY, one_line(exc))
+        yield Problem(volume.id, "/", None, None, Stage.DIRECTORY, one_line(exc))
         return
     stack: list[tuple[object, str, frozenset[int]]] = [(root, "", frozenset({root.inode_number}))]
     while stack:
@@ -181,7 +181,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
         try:
             count = directory.get_number_of_sub_file_entries()
         except OSError as exc:
-            yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, Stage.DIRECTORY, one_line(exc))
+            yield Problem(volume.id, dir_path or "/", directory.inode_number, None, Stage.DIRECTORY, one_line(exc))
             continue
         subdirs = []
         for i in range(count):
@@ -189,7 +189,7 @@ def walk_xfs(handle: XfsHandle, volume: VolumeSpec) -> Iterator[FileRecord | Wal
                 entry = directory.get_sub_file_entry(i)
                 name = entry.get_name() or ""
             except (OSError, UnicodeError) as exc:
-                yield WalkProblem(volume.id, dir_path or "/", directory.inode_number, Stage.DIRECTORY,
+                yield Problem(volume.id, dir_path or "/", directory.inode_number, None, Stage.DIRECTORY,
                                   f"entry {i}: {one_line(exc)}")
                 continue
             path = f"{dir_path}/{name}"

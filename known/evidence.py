@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from caseformat.problems import Problem, Stage
 from ingest.problems import one_line
 from known import dpkg, rpm
 
@@ -36,11 +37,16 @@ OWNED = pa.schema([
 @dataclass
 class PackageDatabases:
     owned: pa.Table  # OWNED
-    problems: list[tuple[str | None, str | None, str]] = field(default_factory=list)  # (volume, path, error)
+    problems: list[Problem] = field(default_factory=list)  # stage known-files
     packages: dict[str, int] = field(default_factory=dict)  # "volume db" -> packages read
 
 
 VAR = "/var"  # a file system whose root holds lib/dpkg or lib/rpm is the server's /var partition
+
+
+def database_problem(volume: str | None, path: str | None, error: str) -> Problem:
+    """A package database that could not be read (whole or in part): its files stay unclassified."""
+    return Problem(volume, path, None, None, Stage.KNOWN_FILES, error)
 
 
 def _wanted(path: str) -> bool:
@@ -140,7 +146,8 @@ def read_package_databases(plan) -> PackageDatabases:
                 try:
                     return reader.read(files[path])
                 except (OSError, RuntimeError) as exc:
-                    result.problems.append((volume, path, f"package database file not read: {one_line(exc)}"))
+                    result.problems.append(database_problem(volume, path, f"package database file not read: "
+                                                                          f"{one_line(exc)}"))
                     return None
 
             if DPKG_STATUS in files:
@@ -149,7 +156,7 @@ def read_package_databases(plan) -> PackageDatabases:
                 if path in files and (data := read(path)) is not None:
                     wal = read(path + "-wal") if path + "-wal" in files else None
                     packages, problems = rpm.read_rpmdb_sqlite(data, wal)
-                    result.problems.extend((volume, path, p) for p in problems)
+                    result.problems.extend(database_problem(volume, path, p) for p in problems)
                     result.packages[f"{volume} rpm"] = len(packages)
                     for pkg in packages:
                         for f in pkg.files:
@@ -157,8 +164,9 @@ def read_package_databases(plan) -> PackageDatabases:
                                 f.config, "rpm")
             for path in RPM_BDB:
                 if path in files and not any(p in files for p in RPM_SQLITE):
-                    result.problems.append((volume, path, "rpm Berkeley DB package database not read (only "
-                                            "rpmdb.sqlite is); files of rpm packages stay 'unknown'"))
+                    result.problems.append(database_problem(volume, path, "rpm Berkeley DB package database not "
+                                                            "read (only rpmdb.sqlite is); files of rpm packages "
+                                                            "stay 'unknown'"))
     finally:
         reader.close()
     var_volumes = _var_volumes(tasks)

@@ -57,20 +57,18 @@ class KnownFiles:
     def classify_files(self, files: pa.Table, plan, evidence_id: str, errors: list[pa.Table]) -> pa.Table:
         """`files` of one evidence item, classified; problems reading its package databases are
         appended to `errors` (as tables of caseformat.schema.ERRORS)."""
-        from caseformat import schema
-        from caseformat.problems import Stage
+        from caseformat.tables import errors_table
 
         try:
             dbs = read_package_databases(plan)
         except Exception as exc:  # noqa: BLE001 - a damaged database never stops the case: an errors row
             from ingest.problems import one_line
-            from known.evidence import OWNED, PackageDatabases
+            from known.evidence import OWNED, PackageDatabases, database_problem
 
-            dbs = PackageDatabases(OWNED.empty_table(), [(None, None, f"package databases not read: {one_line(exc)}")])
+            dbs = PackageDatabases(OWNED.empty_table(),
+                                   [database_problem(None, None, f"package databases not read: {one_line(exc)}")])
         if dbs.problems:
-            errors.append(pa.Table.from_pylist(
-                [dict(evidence_id=evidence_id, volume=v, path=p, inode=None, member=None, stage=Stage.KNOWN_FILES,
-                      error=e) for v, p, e in dbs.problems], schema=schema.ERRORS))
+            errors.append(errors_table(dbs.problems, evidence_id))
         out = classify(files, dbs.owned, self.sets())
         self.evidence[evidence_id] = {"package_databases": dict(sorted(dbs.packages.items())),
                                       "owned_paths": dbs.owned.num_rows}

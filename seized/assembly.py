@@ -16,7 +16,7 @@ import pyarrow as pa
 from caseformat import schema
 from caseformat import tables as tbl
 from caseformat.journal import Journal
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 from ingest.images import evidence_id_for
 from ingest.plan import EvidencePlan
 from ingest.units import unit_order
@@ -183,12 +183,11 @@ def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failu
         del file_rows, results
         volumes.append(tbl.sort_table(pa.Table.from_pylist(
             [dict(r, evidence_id=evidence_id) for r in plan.volume_rows], schema=schema.VOLUMES)))
-        walk_errors = [dict(evidence_id=evidence_id, volume=p.volume, path=p.path, inode=p.inode, member=None,
-                            stage=p.stage, error=p.error) for p in plan.problems]
+        walk_errors = list(plan.problems)
         for off, n in h.get("unreadable", []):
-            walk_errors.append(dict(evidence_id=evidence_id, volume=None, path=None, inode=None, member=None,
-                                    stage=Stage.IMAGE, error=f"unreadable image bytes {off}..{off + n} (hashed as zeros)"))
-        errors.append(pa.Table.from_pylist(walk_errors, schema=schema.ERRORS))
+            walk_errors.append(Problem(None, None, None, None, Stage.IMAGE,
+                                       f"unreadable image bytes {off}..{off + n} (hashed as zeros)"))
+        errors.append(tbl.errors_table(walk_errors, evidence_id))
     written["files"] = (files.close(), files.rows)
     written["volumes"] = (volumes.close(), volumes.rows)
     error_table = tbl.sort_table(pa.concat_tables(errors or [schema.ERRORS.empty_table()]))

@@ -9,11 +9,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-import pyarrow as pa
-
-from caseformat import schema
 from caseformat.journal import Journal
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
+from caseformat.tables import errors_table
 from ingest.problems import one_line
 from ingest.units import Unit, unit_cost
 from seized import interrupt
@@ -81,9 +79,9 @@ class Progress:
 
 def unit_failed(unit: Unit, why: str) -> UnitResult:
     """The journal entry of a unit that could not be run: one errors row, its bytes unread."""
-    return UnitResult(unit.id, {"errors": ipc_bytes(pa.Table.from_pylist(
-        [dict(volume=None, path=None, inode=None, member=None, stage=Stage.UNIT.of(unit.kind), error=why)],
-        schema=schema.WORKER_ERRORS))}, {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
+    problem = Problem(None, None, None, None, Stage.UNIT.of(unit.kind), why)
+    return UnitResult(unit.id, {"errors": ipc_bytes(errors_table([problem]))},
+                      {"failed": True, "bytes_read": 0, "bytes_unreadable": unit.nbytes})
 
 
 def execute(units: list[Unit], options: ScanOptions, journal: Journal, progress: Progress,

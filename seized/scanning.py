@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
 from extractors.base import Extractor, Judgement, LimitReached, RuleScanner, Source, Tally
 from ingest.units import OVERLAP
@@ -139,7 +139,7 @@ class Rows:
     """
 
     batches: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
-    errors: list[dict] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)  # `errors` rows (caseformat.tables.errors_table)
     spill_dir: Path | None = None
     spill_rows: int | None = None  # None: the module's SPILL_ROWS
     held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
@@ -175,16 +175,15 @@ class Rows:
         return sorted(set(self.spilled) | {t for t, b in self.batches.items() if b})
 
     def error(self, ctx: ObjectContext | None, stage: str, error: str, volume: str | None = None) -> None:
-        self.errors.append(
-            dict(
-                volume=ctx.volume if ctx else volume,
-                path=ctx.path if ctx else None,
-                inode=ctx.inode if ctx else None,
-                member=ctx.member if ctx else None,
-                stage=stage,
-                error=error,
-            )
-        )
+        """A problem with the object `ctx` (None: with `volume`, or the image)."""
+        if ctx is None:
+            self.errors.append(Problem(volume, None, None, None, stage, error))
+        else:
+            self.errors.append(Problem(ctx.volume, ctx.path, ctx.inode, ctx.member, stage, error))
+
+    def problem(self, ctx: ObjectContext, problem: Problem) -> None:
+        """A problem a reader found in the object `ctx` (an archive's), placed there."""
+        self.errors.append(problem.at(ctx.volume, ctx.path, ctx.inode, ctx.member))
 
 
 def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
@@ -222,7 +221,7 @@ def _owned(findings: list, window: Window, rows: Rows, ctx: ObjectContext, stage
         kept = []
         for f in findings:
             if isinstance(f, LimitReached):  # a bound hit in this window is recorded whatever its offset
-                rows.error(ctx, stage, f"limit reached: {f.limit} = {f.value}")
+                rows.error(ctx, stage, limit_error(f))
                 continue
             offset = getattr(f, "offset", None)  # whole-object verdicts have none
             if offset is not None and not window.whole:
@@ -236,6 +235,11 @@ def _owned(findings: list, window: Window, rows: Rows, ctx: ObjectContext, stage
     # own_start <= data_start + offset < own_end, with the window's bounds made relative once
     lo, hi = window.own_start - window.data_start, window.own_end - window.data_start
     return [f for f, o in zip(findings, map(_offset_of, findings)) if o is None or lo <= o < hi]
+
+
+def limit_error(limit: LimitReached) -> str:
+    """The one place an extractor's bound becomes a problem's text (reports.bounds reads it back)."""
+    return f"limit reached: {limit.limit} = {limit.value}"
 
 
 def _offset_of(f) -> int | None:

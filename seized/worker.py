@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.ipc
 
 from caseformat import schema
-from caseformat.problems import Stage
-from caseformat.tables import finding_keys, runs_in_order, sort_worker_table, worker_schema, worker_sort_keys
+from caseformat.problems import Problem, Stage
+from caseformat.tables import errors_table, finding_keys, runs_in_order, sort_worker_table, worker_sort_keys
 from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
 from ingest.problems import one_line
 from ingest import containers
@@ -125,7 +125,7 @@ def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> Un
         for name in rows.tables():
             _write_runs(folder / f"{name}.arrow", name, rows)
         if rows.errors:
-            tables["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
+            tables["errors"] = errors_table(rows.errors)
         for name, t in tables.items():
             write_ipc(folder / f"{name}.arrow", [t.combine_chunks()])
         return UnitResult(unit.id, {}, stats, folder=str(folder))
@@ -237,8 +237,8 @@ def _scan_members(data: bytes, parent: ObjectContext, rules, rows: Rows, depth: 
                   budget: containers.Budget) -> None:
     # one budget for the object and every nested level: stops 42-style bombs (containers.Budget)
     for item in containers.expand(data, parent.name or "", depth, budget):
-        if isinstance(item, containers.ContainerProblem):
-            rows.error(parent, Stage.CONTAINER, item.error)
+        if isinstance(item, Problem):
+            rows.problem(parent, item)
             continue
         member = f"{parent.member}!{item.name}" if parent.member else item.name
         ctx = ObjectContext(parent.volume, parent.inode, parent.stream, parent.path, member,
@@ -367,7 +367,7 @@ def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
         table = sort_worker_table(name, pa.concat_tables(batches))
         out[name] = table.append_column("finding_key", finding_keys(name, table))
     if rows.errors:
-        out["errors"] = pa.Table.from_pylist(rows.errors, schema=worker_schema("errors"))
+        out["errors"] = errors_table(rows.errors)
     return out
 
 

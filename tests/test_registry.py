@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from caseformat.problems import Stage
+from caseformat.problems import Problem, Stage
 from caseformat.tables import finding_classes
 from extractors import yara_scan
 from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
@@ -73,7 +73,7 @@ def test_rule_scanner_rows_limits_and_condition_only_matches() -> None:
     assert table.column("rule").to_pylist().count("always") == 1  # once per object, from its first window
     assert set(table.column("extractor").to_pylist()) == {"yara"}
     # 1,500 matches, owned by two windows: each window's cap of 1,000 is a bound in errors
-    assert [(e["stage"], e["error"]) for e in rows.errors] == [("yara", "limit reached: yara matches per rule = 1000")] * 2
+    assert [(e.stage, e.error) for e in rows.errors] == [("yara", "limit reached: yara matches per rule = 1000")] * 2
 
 
 def test_rule_scanner_failure_is_an_errors_row_and_no_rules_run_nothing() -> None:
@@ -84,8 +84,7 @@ def test_rule_scanner_failure_is_an_errors_row_and_no_rules_run_nothing() -> Non
     rows = Rows()
     window = Window(b"data", 0, 0, 4, True, 0)
     scan_rules(window, _ctx(), (replace(yara_scan.SCANNER, scan=fails),), object(), rows)
-    assert rows.errors == [dict(volume="v1", path="/srv/a.txt", inode=12, member=None, stage="yara",
-                                error="yara scan timed out after 120 s")]
+    assert rows.errors == [Problem("v1", "/srv/a.txt", 12, None, "yara", "yara scan timed out after 120 s")]
     rows = Rows()
     scan_rules(window, _ctx(), (replace(yara_scan.SCANNER, scan=fails),), None, rows)
     assert rows.errors == [] and not rows.batches

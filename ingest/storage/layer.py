@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.filesystems import WalkProblem
+from caseformat.problems import Problem
 from ingest.volumes import VolumeSpec
 
 SECTOR = 512
@@ -19,7 +19,7 @@ class Layer:
     volumes: tuple[VolumeSpec, ...] = ()  # readable volumes inside (nested extents)
     encrypted: bool = False
     fields: tuple[tuple[str, object], ...] = ()  # header fields (cipher, mode, hash, uuid, version, ...)
-    problems: tuple[WalkProblem, ...] = ()  # unsupported parts, checksum mismatches
+    problems: tuple[Problem, ...] = ()  # unsupported parts, checksum mismatches
 
 
 def cstr(raw: bytes) -> str:

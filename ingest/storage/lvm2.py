@@ -6,8 +6,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from caseformat.problems import Stage
-from ingest.filesystems import WalkProblem
+from caseformat.problems import Problem, Stage
 from ingest.images import ImageReader
 from ingest.storage.layer import SECTOR, Layer
 from ingest.storage.lvm2_config import parse_lvm_config
@@ -36,10 +35,10 @@ def _locations(buf: bytes, pos: int) -> tuple[list[tuple[int, int]], int]:
 
 
 def lvm_layer(reader: ImageReader, volume: VolumeSpec, sector: int, label: bytes) -> Layer:
-    problems: list[WalkProblem] = []
+    problems: list[Problem] = []
 
     def problem(text: str) -> None:
-        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER, f"lvm: {text}"))
+        problems.append(Problem(volume.id, None, None, None, Stage.LAYER, f"lvm: {text}"))
 
     crc = struct.unpack_from("<I", label, 16)[0]
     if lvm_crc(label[20:SECTOR]) != crc:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from caseformat.problems import Stage
-from ingest.filesystems import WalkProblem
+from caseformat.problems import Problem, Stage
 from ingest.images import ImageReader
 from ingest.storage.layer import SECTOR, Layer, cstr
 from ingest.volumes import Extent, VolumeSpec, nested, read_volume
@@ -56,13 +55,13 @@ def md_layer(reader: ImageReader, volume: VolumeSpec, head: bytes) -> Layer | No
 
 
 def _array_layer(volume: VolumeSpec, name: str, level: int, disks: int, chunk: int, layout: int, version: str,
-              data_offset: int, data_length: int, uuid: str, problems: list[WalkProblem]) -> Layer:
+              data_offset: int, data_length: int, uuid: str, problems: list[Problem]) -> Layer:
     level_name = _MD_LEVELS.get(level, f"level {level}")
     fields = (("version", version), ("level", level_name), ("raid_disks", disks), ("chunk", chunk),
               ("layout", layout), ("uuid", uuid), ("name", name), ("data_offset", data_offset))
     label = f"md:{name or uuid}"
     if level != 1:
-        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER,
+        problems.append(Problem(volume.id, None, None, None, Stage.LAYER,
                                     f"md: {level_name} member of array {name or uuid} not reconstructed "
                                     f"(only RAID1 members are read): metadata {version}, {disks} disks, "
                                     f"chunk {chunk} bytes, layout {layout}, data offset {data_offset}"))
@@ -70,7 +69,7 @@ def _array_layer(volume: VolumeSpec, name: str, level: int, disks: int, chunk: i
                      problems=tuple(problems))
     length = max(0, min(data_length, volume.length - data_offset))
     if length < data_length:
-        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER,
+        problems.append(Problem(volume.id, None, None, None, Stage.LAYER,
                                     f"md: array {name or uuid} data area is cut short by the end of {volume.id}"))
     inner = nested(volume, label, (Extent(0, data_offset, length),), length, "raid1")
     desc = f"Linux md RAID1 array {name or uuid} (metadata {version}, {disks} disks)"
@@ -80,14 +79,14 @@ def _array_layer(volume: VolumeSpec, name: str, level: int, disks: int, chunk: i
 
 
 def _md1(volume: VolumeSpec, sb: bytes, offset: int, version: str) -> Layer:
-    problems: list[WalkProblem] = []
+    problems: list[Problem] = []
     uuid = ":".join(sb[16 + i:20 + i].hex() for i in range(0, 16, 4))
     name = cstr(sb[32:64])
     level, layout = struct.unpack_from("<iI", sb, 72)
     comp_size, chunk, disks = struct.unpack_from("<QII", sb, 80)
     data_offset, data_size = struct.unpack_from("<QQ", sb, 128)
     if md_sb1_checksum(sb) != struct.unpack_from("<I", sb, 216)[0]:
-        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER,
+        problems.append(Problem(volume.id, None, None, None, Stage.LAYER,
                                     f"md: superblock checksum mismatch at {offset} (read anyway)"))
     length = (comp_size or data_size) * SECTOR
     return _array_layer(volume, name, level, disks, chunk * SECTOR, layout, version, data_offset * SECTOR,
@@ -95,7 +94,7 @@ def _md1(volume: VolumeSpec, sb: bytes, offset: int, version: str) -> Layer:
 
 
 def _md0(volume: VolumeSpec, sb: bytes) -> Layer:
-    problems: list[WalkProblem] = []
+    problems: list[Problem] = []
     w = struct.unpack_from("<16I", sb, 0)
     minor = w[2]
     uuid = ":".join(f"{x:08x}" for x in (w[5], w[13], w[14], w[15]))
@@ -103,5 +102,5 @@ def _md0(volume: VolumeSpec, sb: bytes) -> Layer:
     size_kib, disks = w[8], w[10]
     layout, chunk = struct.unpack_from("<II", sb, 256)
     if md_sb0_checksum(sb) != struct.unpack_from("<I", sb, 38 * 4)[0]:
-        problems.append(WalkProblem(volume.id, None, None, Stage.LAYER, "md: 0.90 superblock checksum mismatch (read anyway)"))
+        problems.append(Problem(volume.id, None, None, None, Stage.LAYER, "md: 0.90 superblock checksum mismatch (read anyway)"))
     return _array_layer(volume, "", level, disks, chunk, layout, f"0.{minor}", 0, size_kib * 1024, uuid, problems)
