@@ -14,6 +14,7 @@ import re
 
 import calendar
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 MONTHS = {m.lower().encode(): i for i, m in enumerate(calendar.month_abbr) if m}
 _SLACK = timedelta(days=1)  # clock skew between a log line and its file's mtime
@@ -57,16 +58,31 @@ def with_zone(year: int, month: int, day: int, hh: int, mm: int, ss: int, zone: 
 
 def yearless(month: bytes, day: int, hh: int, mm: int, ss: int, mtime: int | None) -> str | None:
     """A syslog time ("Mar 16 12:34:56") placed in the year of the file's mtime (seconds since the
-    epoch, `Source.mtime`; see module doc)."""
+    epoch, `Source.mtime`; see module doc). None when the month, day or time is impossible.
+
+    Called once per line of a busy log: the year and date text of each (month, day) are worked
+    out once per file (`_placed_day`), the time of day is only compared and formatted."""
     m = MONTHS.get(month.lower())
-    if m is None or mtime is None:
+    if m is None or mtime is None or not (0 <= hh < 24 and 0 <= mm < 60 and 0 <= ss < 60):
         return None
+    this_year, limit, year_before = _placed_day(m, day, mtime)
+    date = this_year if hh * 3600 + mm * 60 + ss <= limit else year_before
+    return None if date is None else f"{date}T{hh:02d}:{mm:02d}:{ss:02d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _placed_day(month: int, day: int, mtime: int) -> tuple[str | None, int, str | None]:
+    """The date text of (month, day) in the mtime's year, the last second of that day (from its
+    midnight) that is not after the mtime (+ slack), and the date text a year earlier: a time is
+    in the mtime's year up to that second, else the year before."""
     ref = from_epoch(mtime)
+    dates = []
     for year in (ref.year, ref.year - 1):
         try:
-            dt = datetime(year, m, day, hh, mm, ss, tzinfo=timezone.utc)
+            dates.append(datetime(year, month, day, tzinfo=timezone.utc))
         except ValueError:  # 29 February in a common year
-            continue
-        if dt <= ref + _SLACK:
-            return iso(dt)
-    return None
+            dates.append(None)
+    this_year, year_before = dates
+    limit = -1 if this_year is None else int((ref + _SLACK - this_year).total_seconds())
+    return (None if this_year is None else this_year.strftime("%Y-%m-%d"), limit,
+            None if year_before is None else year_before.strftime("%Y-%m-%d"))

@@ -7,9 +7,10 @@ Rotated copies (`auth.log.1`, `secure-20261201`) and gzip'd ones (`auth.log.2.gz
 through its member `auth.log.2`) are the same artefact.
 
 Times: the traditional syslog stamp (`Dec  5 10:11:12`) has neither year nor zone. The year
-is inferred from the file's mtime (a line whose date would fall more than a day after the
-mtime was written the year before: a log is written up to its last change), and the zone is
-assumed to be UTC; such rows have `time_inferred` true. RFC 3339 stamps (rsyslog's high
+is inferred from the file's mtime as for every syslog log (`extractors._logtime.yearless`: a
+line more than a day after the mtime was written the year before, since a log is written up
+to its last change; an impossible time is unknown), and the zone is assumed to be UTC; such
+rows have `time_inferred` true. RFC 3339 stamps (rsyslog's high
 precision format, `2026-12-05T10:11:12.123456+01:00`) carry both and are converted exactly.
 Without an mtime (unallocated space) the year is unknown: time is None and time_inferred true.
 
@@ -18,23 +19,21 @@ Applicability is by name (`auth.log`, `auth.log.N`, `auth.log-DATE`, `secure`, `
 """
 from __future__ import annotations
 
-import calendar
 import datetime
 import posixpath
 import re
-import time
 from dataclasses import dataclass
 from typing import Iterator
 
+from extractors._logtime import yearless
 from extractors._unix import is_compressed, lines, object_path, text
 from extractors.base import Extractor, Finding, Source
 
 NAME = "logins"
-VERSION = "1.0.0"
+VERSION = "1.0.1"  # 1.0.1: the year of a syslog stamp by extractors._logtime.yearless
 RAW_MAX = 200
 
 _LOG_NAME = re.compile(r"(auth\.log|secure)(?:[.-][A-Za-z0-9_.-]*)?")
-_MONTHS = {m.encode(): i for i, m in enumerate(calendar.month_abbr) if m}
 _SYSLOG = re.compile(
     rb"(?:(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>[ 0-3]?\d) (?P<hms>\d\d:\d\d:\d\d)"
     rb"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)))"
@@ -97,51 +96,20 @@ def _ip(value: str | None) -> str | None:
     return value if value and _IP.fullmatch(value) else None
 
 
-class _Clock:
-    """Syslog stamps to UTC strings; the year from the file's mtime (see the module docstring)."""
-
-    def __init__(self, mtime: int | None) -> None:
-        self.mtime = mtime
-        self.year = None if mtime is None else time.gmtime(mtime).tm_year
-        self._dates: dict[tuple[int, bytes], str | None] = {}
-
-    def _date(self, m: int, day: bytes) -> str | None:
-        """The date of month `m`, day `day` in the mtime's year, or the year before when that
-        would lie more than a day after the mtime (a log is written up to its last change)."""
-        key = (m, day)
-        if key not in self._dates:
-            date = None
-            for year in (self.year, self.year - 1):
-                try:
-                    d = datetime.date(year, m, int(day))
-                except ValueError:  # Feb 29 in a non-leap year
-                    continue
-                if calendar.timegm(d.timetuple()) <= self.mtime + 86_400 or year != self.year:
-                    date = d.isoformat()
-                    break
-            self._dates[key] = date
-        return self._dates[key]
-
-    def traditional(self, mon: bytes, day: bytes, hms: bytes) -> str | None:
-        if self.year is None:
-            return None
-        date = self._date(_MONTHS[mon], day)
-        return None if date is None else f"{date}T{hms.decode()}Z"
-
-    @staticmethod
-    def rfc3339(stamp: bytes) -> str | None:
-        s = stamp.decode()
-        if s.endswith("Z"):
-            s = s[:-1] + "+00:00"
-        if "." in s:  # fromisoformat takes at most 6 fractional digits
-            head, frac = s.split(".", 1)
-            digits = re.match(r"\d+", frac).group(0)
-            s = head + frac[len(digits):]
-        try:
-            dt = datetime.datetime.fromisoformat(s)
-        except ValueError:
-            return None
-        return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _rfc3339(stamp: bytes) -> str | None:
+    """rsyslog's high precision stamp, converted exactly to UTC."""
+    s = stamp.decode()
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    if "." in s:  # fromisoformat takes at most 6 fractional digits
+        head, frac = s.split(".", 1)
+        digits = re.match(r"\d+", frac).group(0)
+        s = head + frac[len(digits):]
+    try:
+        dt = datetime.datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ev(result: str, user: str | None = None, method: str | None = None, remote_ip: str | None = None,
@@ -240,7 +208,7 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
     kind = log_source(source)
     if kind is None or b"\x00" in data[:512]:
         return
-    clock = _Clock(source.mtime)
+    mtime = source.mtime
     skip_first = source.window_offset > 0  # a later window's first line is partial (owned by the window before)
     for off, raw in lines(data):
         if skip_first:
@@ -258,9 +226,11 @@ def extract(data: bytes, source: Source) -> Iterator[LoginFinding]:
         if event is None:
             continue
         if m["iso"] is not None:
-            when, inferred = clock.rfc3339(m["iso"]), False
+            when, inferred = _rfc3339(m["iso"]), False
         else:
-            when, inferred = clock.traditional(m["mon"], m["day"], m["hms"]), True
+            hms = m["hms"]
+            when = yearless(m["mon"], int(m["day"]), int(hms[:2]), int(hms[3:5]), int(hms[6:]), mtime)
+            inferred = True
         user, result, method, ip, port, key_type, fp, terminal, remote_host, target, command = event
         yield LoginFinding(off, kind, when, inferred, user, result, method, ip, port, key_type, fp, terminal,
                            text(raw[:RAW_MAX * 2])[:RAW_MAX], prog.decode("utf-8", "replace"), text(m["host"]),

@@ -9,11 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-MARKER = ".seized-case.json"  # written by `seized scan` when it creates the case directory
-
-
-class CaseDirError(Exception):
-    """The directory is not a usable case; `str()` is one line for the examiner."""
+from caseformat.casedir import MARKER, CaseDirError
 
 
 def open_case(case: Path, check_tables: bool = True) -> dict:

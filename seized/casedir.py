@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caseformat.atomic import temporary_name, write_text
+from caseformat.casedir import MARKER, CaseDirError
 
-MARKER = ".seized-case.json"
 MARKER_FORMAT = "seized-case/1"
 # Every entry a case directory's format owns: the only names `--force` ever removes.
 OWNED = ("manifest.json", "tables", "report", "report-working", ".journal", MARKER)
@@ -32,10 +32,6 @@ KEPT = ("case.toml",)
 # Temporary names the case writers use while a file is being replaced (caseformat.atomic).
 _OWNED_TEMPS = (temporary_name(Path("manifest.json")).name, temporary_name(Path(MARKER)).name)
 WALK_LIMIT = 200_000  # entries looked at when searching an existing directory for evidence
-
-
-class CaseDirError(Exception):
-    """The case directory cannot be used; `str()` is the one line the examiner reads."""
 
 
 @dataclass(frozen=True)

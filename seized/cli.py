@@ -55,14 +55,13 @@ class _Group(click.Group):
 
 
 def _known_error(exc: Exception) -> str | None:
+    from caseformat.casedir import CaseDirError
     from seized.cluster import ClusterError
-    from seized.conductor import CaseError
-    from reports.casedir import CaseDirError
     from reports.case import ReportError
 
     from known.hashsets import HashSetError
 
-    kinds: tuple[type, ...] = (CaseError, ClusterError, HashSetError, CaseDirError, ReportError)
+    kinds: tuple[type, ...] = (CaseDirError, ClusterError, HashSetError, ReportError)
     try:
         from seized.ruleset import RuleCompileError
 
@@ -337,7 +336,8 @@ def timeline(case, start, end, evidence, user, csv_path, debug) -> None:
 
 def _open_case(case: Path, check_tables: bool = True) -> dict:
     """The case's manifest, or one line naming what is wrong with the directory and exit 2."""
-    from reports.casedir import CaseDirError, open_case
+    from caseformat.casedir import CaseDirError
+    from reports.casedir import open_case
 
     try:
         return open_case(case, check_tables=check_tables)

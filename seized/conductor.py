@@ -29,7 +29,7 @@ from known.step import KnownFiles
 from seized import interrupt
 from seized.assembly import Failure, assemble
 from seized.case_open import CaseOpener, case_identity, evidence_paths
-from seized.casedir import CaseDirError, check_case_dir
+from seized.casedir import check_case_dir
 from seized.execution import Progress, execute
 from seized.interrupt import from_keyboard_interrupt
 from seized.request import ScanRequest
@@ -38,10 +38,6 @@ from seized.worker import ScanOptions
 if TYPE_CHECKING:
     from seized.cluster import BackgroundCluster
     from seized.ruleset import RuleSet
-
-
-# A problem with the case as a whole (not one image): the scan cannot start (seized.casedir).
-CaseError = CaseDirError
 
 
 @dataclass

@@ -3,9 +3,11 @@ formats, year inference from the mtime, RFC 3339 stamps, rotated and gzip'd name
 from __future__ import annotations
 
 import gzip
+import re
 
 import pytest
 
+from extractors._logtime import SYSLOG_STAMP, syslog_time
 from extractors.base import Source
 from extractors.logins import EXTRACTOR, extract, log_source
 from ingest import containers
@@ -90,6 +92,18 @@ def test_year_from_mtime_and_rfc3339_zones() -> None:
     assert (f.time, f.time_inferred) == ("2026-12-01T09:10:00Z", False)
     f = _one("2026-12-01T10:10:00Z mx1 sshd[1400]: Invalid user a from 192.0.2.1 port 5")
     assert (f.time, f.time_inferred) == ("2026-12-01T10:10:00Z", False)
+
+
+def test_the_year_is_inferred_as_for_every_syslog_log() -> None:
+    """One rule (extractors._logtime.yearless) for auth, cron, mail and package logs: a line more
+    than a day after its file's mtime was written the year before; an impossible time is unknown."""
+    assert _one("Dec  6 12:00:00 h sshd[1]: Invalid user a from 192.0.2.1").time == "2026-12-06T12:00:00Z"
+    assert _one("Dec  6 12:00:01 h sshd[1]: Invalid user a from 192.0.2.1").time == "2025-12-06T12:00:01Z"
+    assert _one("Dec  6 25:00:00 h sshd[1]: Invalid user a from 192.0.2.1").time is None
+    for stamp in ("Feb 29 10:00:00", "Dec  5 11:59:59", "Dec  7 00:00:00", "Jan  1 00:00:00", "Nov 30 23:59:59"):
+        line = f"{stamp} h sshd[1]: Invalid user a from 192.0.2.1"
+        m = re.match(SYSLOG_STAMP, line.encode())
+        assert _one(line).time == syslog_time(m, MTIME)[0], stamp
 
 
 @pytest.mark.parametrize("path, member, kind", [
