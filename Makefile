@@ -36,9 +36,10 @@ demo: setup
 test: setup
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q
 
-# everything but the tests marked slow (large images, external clusters, killed workers)
+# everything but the tests marked slow (large images, external clusters, killed workers, > ~5 s of
+# scans), on two pytest-xdist workers; a test file stays on one worker (its module fixtures are built once)
 test-fast: setup
-	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q -m "not slow"
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 bench: setup
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.run

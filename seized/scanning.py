@@ -327,7 +327,7 @@ def scan_rules(window: Window, ctx: ObjectContext, scanners: tuple[RuleScanner, 
         add_findings(rows, scanner.table, ctx, findings, scanner.finding, window, scanner.name, scanner.version)
 
 
-_NO_WINDOW = Window(b"", 0, 0, 0, True, 0)  # a verdict on a whole object: no offset, owned by no window
+_NO_WINDOW = Window(b"", 0, 0, 0, True, 0)  # where a verdict on a whole object belongs: it has no offset
 
 
 class Judging:

@@ -66,6 +66,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     return root, image, planted, _found_at_offsets(case, image)
 
 
+@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_gpt_and_its_backup_zeroed(demo) -> None:
     root, intact, planted, intact_found = demo
     image = root / "wiped" / "demo.img"
@@ -150,6 +151,7 @@ def test_ext4_primary_superblock_zeroed_opened_through_its_backup(tmp_path: Path
     assert imaging.sniff_fs(ext4) == "ext"  # the source was never touched; the copy was damaged
 
 
+@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_truncated_in_the_middle(demo) -> None:
     root, intact, planted, intact_found = demo
     cut = 20 * MIB  # inside the ext4 partition (1 MiB .. 25 MiB); the FAT32 partition is gone

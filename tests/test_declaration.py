@@ -66,6 +66,7 @@ def _printed_command(md: str) -> str:
     return re.search(r"```\n(.*?)\n```", after, re.S).group(1)
 
 
+@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_command_line_is_quoted_and_reruns_as_printed(demo):
     manifest = json.loads((demo / "manifest.json").read_text())
     printed = _printed_command(_md(demo))
@@ -100,6 +101,7 @@ def test_every_appendix_a_check_prints_its_findings_bytes(demo):
     assert any("python3 -c" in c and "zipfile" in c for _, c in checks)
 
 
+@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_seized_show_prints_bytes_and_provenance(demo):
     rows = _rows(demo)
     nested = next(fid for fid, (t, r) in rows.items() if t == "emails" and (r.get("member") or "").count("!") >= 2)

@@ -106,10 +106,10 @@ PATHOLOGICAL = {
 @pytest.mark.parametrize("ext", EXTRACTORS, ids=lambda e: e.name)
 def test_pathological_inputs_bounded_time(ext, name):
     data = PATHOLOGICAL[name]
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a bound on the extractor's work, not on how loaded the machine is
     for _ in ext.extract(data, SRC):
         pass
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
 
 
 def test_no_network(monkeypatch):

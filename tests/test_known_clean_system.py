@@ -4,10 +4,12 @@ and the declaration says so in its own section."""
 from __future__ import annotations
 
 import pyarrow.compute as pc
+import pytest
 
 from tests import knownsystem
 
 
+@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_package_files_are_known_with_their_package(tmp_path_factory):
     scan = knownsystem.clean_scan(tmp_path_factory)
     owned = knownsystem.package_files(scan.tree)

@@ -57,7 +57,7 @@ PATHOLOGICAL = {
 @pytest.mark.parametrize("ext, path", CASES, ids=lambda v: getattr(v, "name", v))
 def test_pathological_inputs_bounded_time(ext, path, name) -> None:
     data = PATHOLOGICAL[name]
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a bound on the extractor's work, not on how loaded the machine is
     for _ in ext.extract(data, _src(path, len(data))):
         pass
-    assert time.perf_counter() - t0 < 3.0
+    assert time.process_time() - t0 < 3.0

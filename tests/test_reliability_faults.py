@@ -134,6 +134,7 @@ def test_disk_fills_while_the_tables_are_written(images, rules: Path, work: Path
         assert not (case / "manifest.json").exists(), "a manifest was written for tables that were not"
 
 
+@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_case_directory_holding_another_case_is_refused_unless_forced(images, rules: Path, work: Path) -> None:
     a, b = images
     case = work / "case-shared"
