@@ -1,6 +1,6 @@
 """The same scan on an existing Dask cluster and on seized's own local cluster, on one machine.
 
-Usage: `python -m bench.external_cluster [--size 1G] [--seed 1] [--workers 2]` (`make bench`).
+Usage: `python -m bench.external_cluster [--size 1G] [--seed 1] [--workers 2] [--local-first]` (`make bench`).
 
 Starts `dask scheduler` on a free 127.0.0.1 port and `--workers` `dask worker` processes
 (one process, one thread each, each under its nanny, as `seized scan --workers N` runs its
@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="1G")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--local-first", action="store_true", help="time the local cluster before the external one")
     args = ap.parse_args(argv)
     image = gen_image.ensure(gen_image.parse_size(args.size), args.seed)
     label = gen_image.size_label(image.stat().st_size)
@@ -182,15 +183,22 @@ def main(argv: list[str] | None = None) -> int:
         if case.exists():
             shutil.rmtree(case)
     rows = []
+
+    def local() -> None:
+        t = measure(f"--workers {args.workers} (local)", [*seized, "-o", str(cases["local"]), "--workers",
+                                                          str(args.workers)], env=env)
+        rows.append(_row(t))
+
+    if args.local_first:  # a shared machine's load drifts: run it both ways round to see the order's part
+        local()
     with dask_cluster(OUT / "external-dask", args.workers) as (address, procs):
         cluster = ClusterProcesses(procs)
         with cluster.sampling() as seen:
             t = measure(f"--scheduler ({args.workers} dask workers)",
                         [*seized, "-o", str(cases["external"]), "--scheduler", address], env=env)
         rows.append(_row(t, seen))
-    t = measure(f"--workers {args.workers} (local)", [*seized, "-o", str(cases["local"]), "--workers",
-                                                      str(args.workers)], env=env)
-    rows.append(_row(t))
+    if not args.local_first:
+        local()
     ok = all(r["exit_code"] == 0 for r in rows)
     identical = ok and table_digests(cases["external"]) == table_digests(cases["local"])
     result = {"image": str(image), "bytes": image.stat().st_size, "workers": args.workers, "rows": rows,
