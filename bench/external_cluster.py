@@ -103,7 +103,7 @@ class ClusterProcesses:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group this bench started (start_new_session), SIGKILL after 10 s."""
+    """SIGTERM the process group this bench started (process_group=0), SIGKILL after 10 s."""
     for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
         if proc.poll() is not None:
             return
@@ -131,8 +131,11 @@ def dask_cluster(workdir: Path, workers: int) -> Iterator[tuple[str, list[subpro
 
     def start(argv: list[str], name: str) -> None:
         with open(workdir / f"{name}.log", "wb") as log:
+            # a process group of its own (to be stopped whole) in this session: with the kernel's
+            # autogroup scheduling each session gets an equal share of a busy machine, so workers in
+            # sessions of their own got more CPU than seized's local workers, which share one
             procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          cwd=workdir, start_new_session=True))
+                                          cwd=workdir, process_group=0))
 
     try:
         start([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler")
