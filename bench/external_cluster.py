@@ -38,6 +38,8 @@ from bench import gen_image
 from bench.run import OUT, SAMPLE_S, Timing, measure, table_digests, warm
 
 MIB = 1 << 20
+# what the README tells examiners to set for `dask worker` (seized turns it off for its own workers)
+WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
 def free_port() -> int:
@@ -129,13 +131,16 @@ def dask_cluster(workdir: Path, workers: int) -> Iterator[tuple[str, list[subpro
     workdir.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen] = []
 
+    # as seized's own workers: no statistical profiler sampling the task thread every 10 ms
+    env = {**os.environ, **WORKER_ENV}
+
     def start(argv: list[str], name: str) -> None:
         with open(workdir / f"{name}.log", "wb") as log:
             # a process group of its own (to be stopped whole) in this session: with the kernel's
             # autogroup scheduling each session gets an equal share of a busy machine, so workers in
             # sessions of their own got more CPU than seized's local workers, which share one
             procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          cwd=workdir, process_group=0))
+                                          cwd=workdir, env=env, process_group=0))
 
     try:
         start([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler")
