@@ -44,6 +44,8 @@ test-fast: setup
 bench: setup
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.run
 	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.precision
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.case20
+	PATH="$$PATH:/usr/sbin:/sbin" $(BIN)/python -m bench.external_cluster
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) *.egg-info

@@ -26,6 +26,7 @@ import re
 from collections import defaultdict
 from typing import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -193,11 +194,7 @@ def _file_mtimes(tables: dict[str, pa.Table | None], paths: set[tuple[str, str]]
 
 def _merge(t: pa.Table, keys: list[str], sums: list[str], mins: list[str], maxs: list[str],
            lists: list[str]) -> pa.Table:
-    """Rows added up per key: sums, min/max, and the union of list columns (sorted).
-
-    The inputs are already summaries (one row per key per window), so the list unions are
-    done in Python over those few rows (Arrow's hash_list takes no list columns).
-    """
+    """Rows added up per key: sums, min/max, and the union of list columns (sorted)."""
     g = t.group_by(keys, use_threads=False).aggregate(
         [(c, "sum") for c in sums] + [(c, "min") for c in mins] + [(c, "max") for c in maxs])
     cols = {k: g.column(k) for k in keys}
@@ -207,18 +204,37 @@ def _merge(t: pa.Table, keys: list[str], sums: list[str], mins: list[str], maxs:
         cols[c] = g.column(f"{c}_min")
     for c in maxs:
         cols[c] = g.column(f"{c}_max")
-    if lists:
-        union: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        rows = zip(*(t.column(k).to_pylist() for k in keys), *(t.column(c).to_pylist() for c in lists))
-        for row in rows:
-            key, values = tuple(row[:len(keys)]), row[len(keys):]
-            for c, v in zip(lists, values):
-                union[key][c].update(v or ())
-        gkeys = list(zip(*(g.column(k).to_pylist() for k in keys)))
-        for c in lists:
-            cols[c] = pa.array([sorted(union[k][c]) for k in gkeys], pa.list_(pa.string()))
+    order = [(k, "ascending") for k in keys]
     merged = pa.table(cols)
-    return merged.take(pc.sort_indices(merged, [(k, "ascending") for k in keys]))
+    merged = merged.take(pc.sort_indices(merged, order))
+    for c in lists:  # both in key order: one row per distinct key in each
+        merged = merged.append_column(c, _list_union(t, keys, c))
+    return merged
+
+
+def _list_union(t: pa.Table, keys: list[str], column: str) -> pa.ListArray:
+    """Per distinct key, in key order: the sorted distinct values of a list column of `t`.
+
+    In Arrow, not per row in Python: on a twenty-drive case the mail logs' rows are tens of
+    thousands. Every row of `t` also adds a null value, so that a key whose lists are all
+    empty still has its group; the nulls sort last in each list and are dropped at the end.
+    """
+    order = [(k, "ascending") for k in keys]
+    col = t.column(column).combine_chunks()  # list_parent_indices of one array: row numbers of `t`
+    key_cols = t.select(keys)
+    exploded = pa.concat_tables([
+        key_cols.take(pc.list_parent_indices(col)).append_column("_v", pc.list_flatten(col)),
+        key_cols.append_column("_v", pa.nulls(t.num_rows, col.type.value_type)),
+    ])
+    pairs = exploded.group_by(keys + ["_v"], use_threads=False).aggregate([])
+    pairs = pairs.take(pc.sort_indices(pairs, order + [("_v", "ascending")]))
+    # single-threaded, hash_list keeps the input's order: each list comes out sorted
+    per_key = pairs.group_by(keys, use_threads=False).aggregate([("_v", "list")])
+    with_null = per_key.take(pc.sort_indices(per_key, order)).column("_v_list").combine_chunks()
+    lengths = pc.subtract(pc.list_value_length(with_null), 1).to_numpy(zero_copy_only=False)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = pc.list_flatten(with_null)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values.filter(pc.is_valid(values)))
 
 
 def merge_web_access(t: pa.Table | None) -> pa.Table | None:

@@ -42,8 +42,9 @@ def operators_section(b) -> None:
     """Append the section to the declaration builder `b` (reports.declaration._Builder)."""
     b.add(doc.Heading(2, "Access and operators"))
     _links(b)
+    mail = merge_mail_log(b.case.tables.get("mail_log"))  # once: twenty drives made it twenty merges of all
     for eid in b.case.evidence_ids:
-        _mail(b, eid)
+        _mail(b, eid, mail)
         _identities(b, eid)
 
 
@@ -128,8 +129,7 @@ def _timeline_times(root, finding_ids: list[str]) -> dict[str, str]:
     return dict(zip(t.column("finding_id").to_pylist(), t.column("time").to_pylist()))
 
 
-def _mail(b, eid: str) -> None:
-    merged = merge_mail_log(b.case.tables.get("mail_log"))
+def _mail(b, eid: str, merged: pa.Table | None) -> None:
     if merged is None or merged.num_rows == 0:
         return
     mine = merged.filter(pc.and_(pc.equal(merged.column("evidence_id"), eid), pc.is_null(merged.column("relay"))))

@@ -153,7 +153,7 @@ def scan(images, case, workers, scheduler, rule_paths, no_default_rules, no_cont
     \b
     CLUSTERS
       --scheduler runs on an existing Dask cluster; every worker must see the images at
-      the same path as this machine (checked before scanning).
+      the same path as this machine and run the same seized (both checked before scanning).
 
     \b
     KNOWN FILES

@@ -21,6 +21,55 @@ def _missing_paths(paths: list[str]) -> list[str]:
     return [p for p in paths if not os.access(p, os.R_OK)]
 
 
+# Packages whose code runs on a worker: the same versions and the same source there, or the
+# same evidence could give other findings (same input, same output).
+WORKER_PACKAGES = ("seized", "caseformat", "ingest", "extractors", "known", "rules")
+WORKER_DEPENDENCIES = ("seized", "pytsk3", "libewf-python", "libfsxfs-python", "libvslvm-python", "yara-python",
+                       "pyarrow", "email-validator", "tldextract", "numpy", "dask", "distributed")
+
+
+def worker_software() -> dict[str, str]:
+    """What decides a worker's findings: Python, the libraries under the extractors, every
+    extractor's version, and a digest of the project's own source files (two checkouts at one
+    version number can still differ)."""
+    import hashlib
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from extractors.registry import EXTRACTORS
+
+    out = {"python": platform.python_version()}
+    for name in WORKER_DEPENDENCIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    out.update({f"extractor {e.name}": e.version for e in EXTRACTORS})
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in WORKER_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    out["source"] = digest.hexdigest()[:16]
+    return out
+
+
+def software_mismatch(ours: dict[str, str], workers: dict[str, object]) -> str | None:
+    """The first worker whose software differs from this machine's, as one line; None when all
+    match. `workers` maps a worker's address to its `worker_software()` or to the exception
+    it raised (it could not even import seized)."""
+    for worker, theirs in sorted(workers.items()):
+        if isinstance(theirs, BaseException):
+            why = f"{type(theirs).__name__}: {str(theirs).splitlines()[0] if str(theirs) else ''}".rstrip(": ")
+            return f"worker {worker} cannot run seized ({why}): install the same seized on every worker"
+        for key in sorted(set(ours) | set(theirs)):
+            if ours.get(key) != theirs.get(key):
+                what = "seized's source files" if key == "source" else key
+                return (f"worker {worker} runs {what} {theirs.get(key, 'absent')}, this machine "
+                        f"{ours.get(key, 'absent')}: every worker needs the same seized and packages (the same .venv)")
+    return None
+
+
 def _holds_token(path: str, token: str) -> bool:
     try:
         with open(path, encoding="ascii") as fh:
@@ -58,6 +107,12 @@ def open_client(workers: int, scheduler: str | None, images: list[ImageSpec],
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:
+            software = client.run(worker_software, on_error="return")
+            if not software:
+                raise ClusterError(f"the Dask scheduler at {scheduler} has no workers")
+            mismatch = software_mismatch(worker_software(), software)
+            if mismatch:
+                raise ClusterError(mismatch)
             paths = sorted({seg for spec in images for seg in spec.segments})
             missing = client.run(_missing_paths, paths)
             if not missing:

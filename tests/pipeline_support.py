@@ -247,11 +247,13 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def dask_cluster(workdir: Path, workers: int = 2, hidden: Path | None = None) -> Iterator[str]:
+def dask_cluster(workdir: Path, workers: int = 2, hidden: Path | None = None,
+                 worker_env: dict[str, str] | None = None) -> Iterator[str]:
     """`dask scheduler` + `dask worker` processes on 127.0.0.1; yields the scheduler address.
 
     With `hidden`, the workers run in their own mount namespace with an empty tmpfs over that
-    folder: like workers on another machine that do not see the evidence share.
+    folder: like workers on another machine that do not see the evidence share. `worker_env`
+    is added to the workers' environment (e.g. a PYTHONPATH with another checkout first).
     """
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -259,10 +261,10 @@ def dask_cluster(workdir: Path, workers: int = 2, hidden: Path | None = None) ->
     procs: list[subprocess.Popen] = []
     env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
 
-    def start(argv: list[str], name: str) -> None:
+    def start(argv: list[str], name: str, extra: dict[str, str] | None = None) -> None:
         log = open(workdir / f"{name}.log", "wb")
         procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      cwd=workdir, env=env, start_new_session=True))
+                                      cwd=workdir, env={**env, **(extra or {})}, start_new_session=True))
         log.close()
 
     try:
@@ -273,7 +275,7 @@ def dask_cluster(workdir: Path, workers: int = 2, hidden: Path | None = None) ->
             if hidden is not None:
                 mount = f"mount -t tmpfs -o size=1m seized-test {hidden} && exec \"$@\""
                 argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh", *argv]
-            start(argv, f"worker{i}")
+            start(argv, f"worker{i}", worker_env)
         _wait_for_workers(address, workers, procs, workdir)
         yield address
     finally:
