@@ -28,7 +28,7 @@ from extractors._tld import registered_domain, tlds
 from extractors.base import Extractor, Finding, LimitReached, Source
 
 NAME = "indicators"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 MAX_PER_WINDOW = 100_000
 _CONTEXT = 40
 
@@ -67,6 +67,8 @@ _HOST_TABLE = bytes(c if c in _HOST_CHARS else 0x20 for c in range(256))
 _HEX6_CHARS = b"0123456789abcdefABCDEF:."
 _HEX6_TABLE = bytes(c if c in _HEX6_CHARS else 0x20 for c in range(256))
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\n\v\f\r"
+IPV6_CONTEXT = 4  # printable bytes an IPv6 address needs on each side (see _in_text)
 
 _TLD_TRIE = _trie_regex(frozenset(t for t in tlds() if t.isascii()))
 _OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -221,6 +223,8 @@ def _ipv6(text: bytes) -> Iterator[tuple[int, int, str]]:
             end -= 1
         if (start > 0 and text[start - 1] in _WORD) or (end < len(text) and text[end] in _WORD):
             continue
+        if not (_in_text(text, start, True) and _in_text(text, end, False)):
+            continue
         cand = text[start:end].decode("ascii")
         groups = [g for g in cand.split(":") if g]
         if len(groups) < 2 and cand != "::1":
@@ -231,6 +235,20 @@ def _ipv6(text: bytes) -> Iterator[tuple[int, int, str]]:
             continue
         last_end = end
         yield start, end, cand
+
+
+def _in_text(text: bytes, at: int, before: bool) -> bool:
+    """Whether an IPv6 address ending (or starting) at `at` stands in text, as `strings` sees it.
+
+    `::1` is three bytes: random binary data holds it by chance every ~16 MiB, and an address
+    found on several drives becomes a cross-drive link. Written addresses stand in text
+    (/etc/hosts, logs, configuration) or are C strings; so the neighbour is a NUL, or the
+    `IPV6_CONTEXT` bytes on that side are printable (or the data ends among printable bytes).
+    """
+    side = text[max(0, at - IPV6_CONTEXT):at] if before else text[at:at + IPV6_CONTEXT]
+    if side and side[-1 if before else 0] == 0:
+        return True
+    return not side.translate(None, _PRINTABLE)
 
 
 def _url(text: bytes, ms: int, me: int) -> tuple[int, int, str] | None:
