@@ -39,7 +39,7 @@ def one(mib: int, mode: str, source: str) -> dict:
         blocks = (data[i:i + (16 << 20)] for i in range(0, len(data), 16 << 20))
         for window in windows(blocks):
             scan_window(window, ctx, EXTRACTORS, rows, addresses)
-        verdict = judge_harvest_list(addresses, size)
+        verdict = judge_harvest_list(addresses.addresses, size, addresses.bare)  # as seized.worker._harvest
         del addresses
         if mode == "spill":
             for name in rows.tables():
