@@ -13,7 +13,9 @@ A field whose value is a secret (a password, key material) carries
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Union
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,24 @@ class LimitReached(Finding):
     value: int  # the bound that was hit
 
 
+@dataclass(frozen=True, slots=True)
+class TextColumn:
+    """A column of UTF-8 strings laid out as Arrow lays them out, without importing Arrow:
+    row i is `data[offsets[i]:offsets[i + 1]]`. `offsets` is int32 (n + 1 values), `data` uint8."""
+
+    offsets: np.ndarray
+    data: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+# A block of findings as columns: "offset" (int64 numpy, relative to `data` as a finding's is) and
+# one entry per field of the extractor's finding class: a numpy array, a TextColumn, or a list of
+# Python values (for the few rows a vectorised path hands to its per-finding code).
+Columns = dict[str, Union[np.ndarray, TextColumn, list]]
+
+
 @dataclass(frozen=True)
 class Extractor:
     """One entry of the registry in `extractors/registry.py`."""
@@ -66,3 +86,6 @@ class Extractor:
     extract: Callable[[bytes, Source], Iterable[Finding]]
     description: str
     whole_object: bool = False  # True: run only when the whole object fits in one window
+    # Optional columnar path: the same findings as `extract`, as column blocks for the whole window
+    # (no per-finding objects); it returns None when `extract` should be used for these bytes.
+    columns: Callable[[bytes, Source], Iterable[Columns] | None] | None = None
