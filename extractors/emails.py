@@ -383,14 +383,26 @@ _IS_HOST[list(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-
 _IS_HOST[0x80:] = True
 _IS_LOCAL = np.zeros(256, np.bool_)
 _IS_LOCAL[list(_LOCAL_CHARS)] = True
+_LABEL_START = _IS_HOST.copy()  # a label's first byte: not a dot or a hyphen
+_LABEL_START[[0x2E, 0x2D]] = False
+_TLD_START = _LABEL_START.copy()  # the last label's first byte: not a digit either
+_TLD_START[0x30:0x3A] = False
 _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[0x41:0x5B] += 0x20
 _ENCODINGS = np.frombuffer(b"asciiutf-8", np.uint8)  # both 5 bytes: "ascii" at 0, "utf-8" at 5
 
 
+_SAMPLE = 1 << 18  # bytes of the window whose candidates decide the path
+_DENSE = 1024  # candidates in the sample from which the columnar path costs less (4,096 per MiB)
+
+
 def extract_columns(data: bytes, source: Source) -> Iterator[Columns] | None:
-    """`extract`'s findings as column blocks (see above), or None when `extract` is cheaper."""
+    """`extract`'s findings as column blocks (see above), or None when `extract` is cheaper:
+    small windows, and windows whose first 256 KiB hold few `@domain` candidates (binaries,
+    logs: numpy's passes over the window cost more than the few matches)."""
     if len(data) < _COLUMNS_MIN or b"@" not in data:
+        return None
+    if len(_AT_DOMAIN.findall(data, 0, _SAMPLE)) < _DENSE * min(len(data), _SAMPLE) // _SAMPLE:
         return None
     return _column_blocks(data)
 
@@ -435,20 +447,16 @@ def _column_blocks(data: bytes) -> Iterator[Columns]:
     buf = np.full(n + 2 * _PAD, 0x20, np.uint8)
     buf[_PAD:_PAD + n] = np.frombuffer(data, np.uint8)
     ats = np.flatnonzero(buf == 0x40)
-    dots = buf == 0x2E
-    double_dots = np.flatnonzero(dots[:-1] & dots[1:])  # p: buf[p] and buf[p + 1] are dots
-    del dots
     runs = _Runs({}, [], [], [], [], [], bytearray(), {})
     utf16_hits: set[int] = set()
     for i in range(0, len(ats), _AT_BLOCK):
-        yield from _at_block(data, buf, ats[i:i + _AT_BLOCK], double_dots, runs, utf16_hits)
+        yield from _at_block(data, buf, ats[i:i + _AT_BLOCK], runs, utf16_hits)
     tail = _utf16_tail(data, utf16_hits)
     while chunk := list(islice(tail, _AT_BLOCK)):
         yield _finding_columns(chunk)
 
 
-def _at_block(data: bytes, buf: np.ndarray, a: np.ndarray, double_dots: np.ndarray, runs: _Runs,
-              utf16_hits: set[int]) -> Iterator[Columns]:
+def _at_block(data: bytes, buf: np.ndarray, a: np.ndarray, runs: _Runs, utf16_hits: set[int]) -> Iterator[Columns]:
     """The addresses of some `@` positions `a` (in `buf`, ascending)."""
     P = _PAD
     prev, nxt = buf[a - 1], buf[a + 1]
@@ -457,8 +465,13 @@ def _at_block(data: bytes, buf: np.ndarray, a: np.ndarray, double_dots: np.ndarr
     at = a[(prev != 0) & _IS_HOST[nxt]]  # the rest: no match at all unless a host byte follows
     end = at + 1
     act = np.arange(len(at))
+    # A domain needs a dot followed by a letter (or a UTF-8 byte): runs without one are no match.
+    tld = np.zeros(len(at), np.bool_)
     for _ in range(_MAX_DOMAIN_RUN):  # the run of host bytes after the `@`
-        act = act[_IS_HOST[buf[end[act]]]]
+        b = buf[end[act]]
+        host = _IS_HOST[b]
+        tld[act[host & _TLD_START[b] & (buf[end[act] - 1] == 0x2E)]] = True
+        act = act[host]
         if not len(act):
             break
         end[act] += 1
@@ -466,7 +479,8 @@ def _at_block(data: bytes, buf: np.ndarray, a: np.ndarray, double_dots: np.ndarr
     slow = (t == 0x5F) | (t == 0x40)  # an end byte that is not neutral for the regex
     slow[act] = True  # the run is too long
     general.append(at[slow])
-    at, end = at[~slow], end[~slow]
+    keep = ~slow & tld & _LABEL_START[buf[np.minimum(at + 1, len(buf) - 1)]]
+    at, end = at[keep], end[keep]
     # Each distinct run is judged once: the regex's domain in it and the domain's verdict.
     index = runs.index
     keys = map(data.__getitem__, map(slice, (at - (P - 1)).tolist(), (end - P).tolist()))
@@ -478,10 +492,14 @@ def _at_block(data: bytes, buf: np.ndarray, a: np.ndarray, double_dots: np.ndarr
     at, ids, match_len, domain_len = at[ok], ids[ok], match_len[ok], domain_len[ok]
     start = at.copy()
     act = np.arange(len(at))
+    doubled = np.zeros(len(at), np.bool_)
     for _ in range(_MAX_LOCAL + 1):  # the run of local-part bytes before the `@`
-        act = act[_IS_LOCAL[buf[start[act] - 1]]]
+        b = buf[start[act] - 1]
+        local = _IS_LOCAL[b]
+        act = act[local]
         if not len(act):
             break
+        doubled[act[(b[local] == 0x2E) & (buf[start[act]] == 0x2E)]] = True  # two dots in the run
         start[act] -= 1
     local_len = at - start
     # No address: an empty local part, or a run longer than 64 bytes (`extract`'s boundary rule).
@@ -489,7 +507,6 @@ def _at_block(data: bytes, buf: np.ndarray, a: np.ndarray, double_dots: np.ndarr
     before, first, last = buf[start - 1], buf[start], buf[at - 1]
     # `extract`'s fast path: a local part after an ASCII byte (not `@`), no leading or trailing
     # dot, none doubled, at most 64 bytes, the address shorter than 254 bytes.
-    doubled = np.searchsorted(double_dots, at - 1) > np.searchsorted(double_dots, start)
     fast = ~none & (before < 0x80) & (before != 0x40) & (first != 0x2E) & (last != 0x2E) & ~doubled \
         & (local_len <= _MAX_LOCAL) & (local_len + domain_len < 254)
     general.append(at[~none & ~fast])
