@@ -9,6 +9,11 @@ Field types of finding dataclasses are limited to what the table writer maps to 
 `str`, `int`, `float`, `bool`, `list[str]`, `list[int]`, each optionally `| None`.
 A field whose value is a secret (a password, key material) carries
 `field(metadata={"secret": True})` so that reports know to redact it.
+
+An extractor may also offer `columns` (issue 17): the same findings for a window as column
+blocks (numpy arrays and `TextColumn`s, no object per finding), for dense evidence where
+building findings one by one costs more than finding them; `extract` stays the reference
+and a property test holds the two equal.
 """
 from __future__ import annotations
 

@@ -99,7 +99,6 @@ class OffsetMap:
         it = iter(mapped)
         return [None if o is None else next(it) for o in offsets]
 
-
     def array(self, offsets: np.ndarray) -> pa.Array:
         """`many` for an int64 array of offsets (none missing), as an Arrow int64 array with nulls."""
         if not self._runs:
