@@ -9,11 +9,18 @@ Field types of finding dataclasses are limited to what the table writer maps to 
 `str`, `int`, `float`, `bool`, `list[str]`, `list[int]`, each optionally `| None`.
 A field whose value is a secret (a password, key material) carries
 `field(metadata={"secret": True})` so that reports know to redact it.
+
+An extractor may also offer `columns` (issue 17): the same findings for a window as column
+blocks (numpy arrays and `TextColumn`s, no object per finding), for dense evidence where
+building findings one by one costs more than finding them; `extract` stays the reference
+and a property test holds the two equal.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence, Union
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,24 @@ class LimitReached(Finding):
     value: int  # the bound that was hit
 
 
+@dataclass(frozen=True, slots=True)
+class TextColumn:
+    """A column of UTF-8 strings laid out as Arrow lays them out, without importing Arrow:
+    row i is `data[offsets[i]:offsets[i + 1]]`. `offsets` is int32 (n + 1 values), `data` uint8."""
+
+    offsets: np.ndarray
+    data: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+# A block of findings as columns: "offset" (int64 numpy, relative to `data` as a finding's is) and
+# one entry per field of the extractor's finding class: a numpy array, a TextColumn, or a list of
+# Python values (for the few rows a vectorised path hands to its per-finding code).
+Columns = dict[str, Union[np.ndarray, TextColumn, list]]
+
+
 @dataclass(frozen=True)
 class Extractor:
     """One entry of the registry in `extractors/registry.py`."""
@@ -67,6 +92,9 @@ class Extractor:
     extract: Callable[[bytes, Source], Iterable[Finding]]
     description: str
     whole_object: bool = False  # True: run only when the whole object fits in one window
+    # Optional columnar path: the same findings as `extract`, as column blocks for the whole window
+    # (no per-finding objects); it returns None when `extract` should be used for these bytes.
+    columns: Callable[[bytes, Source], Iterable[Columns] | None] | None = None
 
 
 @dataclass(frozen=True)

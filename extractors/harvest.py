@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from extractors.base import Judgement
 
 VERSION = "1.1.0"
@@ -59,8 +61,126 @@ def is_bare(data: bytes, offset: int, raw: str, encoding: str) -> bool:
     """True when the address at `offset` stands alone on its line (see the module docstring)."""
     wide = encoding.startswith("utf-16")
     length = len(raw.encode("utf-16-le" if wide else "utf-8"))
-    before, after = _line_around(data, offset, offset + length, wide)
+    return _span_is_bare(data, offset, offset + length, wide)
+
+
+def _span_is_bare(data: bytes, start: int, end: int, wide: bool) -> bool:
+    before, after = _line_around(data, start, end, wide)
     return _BEFORE_BARE.fullmatch(before) is not None and _AFTER_BARE.fullmatch(after) is not None
+
+
+# `is_bare` for many ASCII/UTF-8 spans at once (the columnar path of issue 17): the two regexes as
+# byte tables walked over all spans together, a bounded number of steps; a span still undecided
+# after them (a long line) is judged by `_span_is_bare` itself.
+_BARE_STEPS = 64
+_BEFORE_OK = np.zeros(256, np.bool_)
+_BEFORE_OK[list(b" \t\"'<([")] = True
+
+
+def _after_dfa() -> np.ndarray:
+    """`_AFTER_BARE` as a DFA over bytes (state 0: dead; every live state accepts): the subset
+    construction of its NFA A = closers, B = blanks, D = blanks after a separator, E = the
+    token, F = trailing blanks and CR."""
+    closers, blanks, seps = set(b">\"')]"), set(b" \t"), set(b":;,|\t")
+    eps = {"A": {"B"}, "B": {"F"}, "D": {"E"}, "E": {"F"}, "F": set()}
+
+    def closure(states):
+        out, todo = set(states), list(states)
+        while todo:
+            for nxt in eps[todo.pop()]:
+                if nxt not in out:
+                    out.add(nxt)
+                    todo.append(nxt)
+        return frozenset(out)
+
+    def step(states, c):
+        out = set()
+        if "A" in states and c in closers:
+            out.add("A")
+        if "B" in states and c in blanks:
+            out.add("B")
+        if "B" in states and c in seps:
+            out.add("D")
+        if "D" in states and c in blanks:
+            out.add("D")
+        if "E" in states and c not in b" \t\r\n":
+            out.add("E")
+        if "F" in states and c in b" \t\r":
+            out.add("F")
+        return closure(out)
+
+    ids = {frozenset(): 0, closure({"A"}): 1}
+    todo, rows = [closure({"A"})], {}
+    while todo:
+        states = todo.pop()
+        row = []
+        for c in range(256):
+            nxt = step(states, c) if c != 0x0A else frozenset()  # the line ends before the newline
+            if nxt not in ids:
+                ids[nxt] = len(ids)
+                todo.append(nxt)
+            row.append(ids[nxt])
+        rows[ids[states]] = row
+    table = np.zeros((len(ids), 256), np.int8)
+    for i, row in rows.items():
+        table[i] = row
+    return table
+
+
+_AFTER_NEXT = _after_dfa()
+
+
+def bare_count(data: bytes, starts: np.ndarray, ends: np.ndarray) -> int:
+    """How many of the ASCII/UTF-8 spans [starts[i], ends[i]) of `data` stand bare on their line:
+    `sum(_span_is_bare(data, s, e, False))`, vectorised."""
+    n = len(data)
+    if not len(starts) or not n:
+        return sum(_span_is_bare(data, s, e, False) for s, e in zip(starts.tolist(), ends.tolist()))
+    buf = np.frombuffer(data, np.uint8)
+    verdict = np.zeros(len(starts), np.int8)  # 1 bare, -1 not, 0 undecided
+    # Before: blanks, quotes or `<` back to the line start (a newline or the data's start).
+    pos = starts - 1
+    act = np.arange(len(starts))
+    ok = np.ones(len(starts), np.bool_)
+    for _ in range(_BARE_STEPS):
+        p = pos[act]
+        at_start = p < 0
+        b = buf[np.maximum(p, 0)]
+        done = at_start | (b == 0x0A)
+        bad = ~done & ~_BEFORE_OK[b]
+        ok[act[bad]] = False
+        act = act[~done & ~bad]
+        if not len(act):
+            break
+        pos[act] -= 1
+    undecided_before = np.zeros(len(starts), np.bool_)
+    undecided_before[act] = True
+    verdict[~ok] = -1
+    # After: `_AFTER_BARE` up to the line end (a newline or the data's end).
+    pos = ends.copy()
+    state = np.ones(len(starts), np.int8)
+    act = np.flatnonzero(ok)
+    for _ in range(4 * _BARE_STEPS):
+        p = pos[act]
+        at_end = p >= n
+        b = buf[np.minimum(p, n - 1)]
+        done = at_end | (b == 0x0A)
+        s = _AFTER_NEXT[state[act], b]
+        dead = ~done & (s == 0)
+        verdict[act[done]] = 1
+        verdict[act[dead]] = -1
+        live = ~done & ~dead
+        act = act[live]
+        if not len(act):
+            break
+        state[act] = s[live]
+        pos[act] += 1
+    verdict[undecided_before & (verdict == 1)] = 0  # after decided, before not: ask the regexes
+    verdict[act] = 0
+    count = int((verdict == 1).sum())
+    for i in np.flatnonzero(verdict == 0).tolist():
+        count += _span_is_bare(data, int(starts[i]), int(ends[i]), False)
+    return count
 
 
 @dataclass
@@ -69,6 +189,12 @@ class AddressTally:
 
     addresses: list[str] = field(default_factory=list)
     bare: int = 0
+
+    def add_spans(self, data: bytes, offsets: np.ndarray, lengths: np.ndarray, addresses: Iterable[str]) -> None:
+        """`add` for ASCII/UTF-8 addresses given as columns: where each starts in `data`, its
+        length there in bytes, and the normalised addresses."""
+        self.addresses.extend(addresses)
+        self.bare += bare_count(data, offsets, offsets + lengths)
 
     def add(self, data: bytes, findings: Iterable) -> None:
         """Count the `emails` findings of one window (offsets relative to `data`)."""

@@ -15,15 +15,17 @@ from functools import cache
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc
 
 from caseformat.problems import Problem, Stage
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
-from extractors.base import Extractor, Judgement, LimitReached, RuleScanner, Source, Tally
+from extractors.base import Columns, Extractor, Judgement, LimitReached, RuleScanner, Source, Tally, TextColumn
 from ingest.units import OVERLAP
 
 
@@ -97,8 +99,31 @@ class OffsetMap:
         it = iter(mapped)
         return [None if o is None else next(it) for o in offsets]
 
+    def array(self, offsets: np.ndarray) -> pa.Array:
+        """`many` for an int64 array of offsets (none missing), as an Arrow int64 array with nulls."""
+        if not self._runs:
+            return pa.nulls(len(offsets), pa.int64())
+        runs = np.array(self._runs, dtype=np.int64).reshape(-1, 3)
+        i = np.searchsorted(runs[:, 0], offsets, side="right") - 1
+        ok = i >= 0
+        j = np.where(ok, i, 0)
+        start, image, length = runs[j, 0], runs[j, 1], runs[j, 2]
+        ok &= offsets < start + length
+        return pa.array(image + offsets - start, pa.int64(), mask=None if ok.all() else ~ok)
+
+
+class SameOffset:
+    """The image offset of bytes that are the image itself (unallocated space): the offset."""
+
+    def __call__(self, offset: int) -> int:
+        return offset
+
+    def array(self, offsets: np.ndarray) -> pa.Array:
+        return pa.array(offsets, pa.int64())
+
 
 NO_MAP = OffsetMap(())
+SAME_OFFSET = SameOffset()
 
 
 @cache
@@ -145,9 +170,12 @@ class Rows:
     held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
     spilled: dict[str, list[Path]] = field(default_factory=dict)  # sorted runs on disk, in order
 
-    def add(self, table: str, columns: dict[str, list]) -> pa.Table:
+    def add(self, table: str, columns: dict[str, list] | pa.Table) -> pa.Table:
         """Columns become Arrow at once: a unit's findings held as Python strings cost twice as much."""
-        batch = pa.Table.from_pydict(columns, schema=worker_schema(table))
+        if isinstance(columns, pa.Table):  # made by the columnar path, in the worker schema already
+            batch = columns
+        else:
+            batch = pa.Table.from_pydict(columns, schema=worker_schema(table))
         self.batches[table].append(batch)
         if self.spill_dir is not None:
             held = self.held[table] = self.held.get(table, 0) + batch.num_rows
@@ -284,6 +312,16 @@ def scan_window(
     for ext in extractors:
         if ext.whole_object and not window.whole:
             continue
+        blocks = None
+        if ext.columns is not None:
+            try:
+                blocks = ext.columns(window.data, source)
+            except Exception as exc:  # as below
+                rows.error(ctx, Stage.INTERNAL, f"extractor {ext.name}: {type(exc).__name__}: {exc}"[:300])
+                continue
+        if blocks is not None:
+            _scan_columns(blocks, window, ctx, ext, rows, judging)
+            continue
         # In chunks: a dense window (a 16 MiB harvest list holds 600,000 addresses) never has all
         # its findings alive as Python objects at once; rows come out in the same order.
         found = iter(ext.extract(window.data, source))
@@ -346,6 +384,11 @@ class Judging:
         for tally in self._by_table.get(table, ()):
             tally.add(data, findings)
 
+    def feed_columns(self, table: str, data: bytes, rel: np.ndarray, batch: pa.Table) -> None:
+        """`feed` for a block of rows made by the columnar path (`rel`: offsets in `data`)."""
+        for tally in self._by_table.get(table, ()):
+            tally_columns(tally, data, rel, batch)
+
     def finish(self, ctx: ObjectContext, rows: Rows) -> None:
         """Every judgement's verdicts on the object, as rows of its table."""
         for judgement, tally in self._started:
@@ -360,3 +403,114 @@ def add_findings(rows: Rows, table: str, ctx: ObjectContext, findings: Iterable,
     kept = _owned(list(findings), window, rows, ctx, extractor)
     if kept:
         rows.add(table, _columns(kept, cls, ctx, window, extractor, version))
+
+
+# --- The columnar path (issue 17) ---------------------------------------------------------------
+# An extractor with `columns` hands a window's findings over as column blocks (numpy arrays and
+# `TextColumn`s, offsets relative to the window); ownership, offsets in the object and the image,
+# line numbers and the provenance columns are made here per block, with no object per finding.
+
+
+def _scan_columns(blocks, window: Window, ctx: ObjectContext, ext: Extractor, rows: Rows,
+                  judging: Judging | None) -> None:
+    it = iter(blocks)
+    while True:
+        try:
+            cols = next(it, None)
+        except Exception as exc:  # an extractor bug must not stop the case; recorded as the tool's own
+            rows.error(ctx, Stage.INTERNAL, f"extractor {ext.name}: {type(exc).__name__}: {exc}"[:300])
+            return
+        if cols is None:
+            return
+        made = column_table(cols, window, ctx, ext)
+        if made is None:
+            continue
+        batch, rel = made
+        rows.add(ext.table, batch)
+        if judging is not None:
+            judging.feed_columns(ext.table, window.data, rel, batch)
+
+
+def column_table(cols: Columns, window: Window, ctx: ObjectContext,
+                 ext: Extractor) -> tuple[pa.Table, np.ndarray] | None:
+    """A block's rows in the worker schema, only those the window owns, and their offsets in
+    the window; None when it owns none."""
+    rel = np.asarray(cols["offset"], np.int64)
+    keep = None
+    if not window.whole:
+        lo, hi = window.own_start - window.data_start, window.own_end - window.data_start
+        owned = (rel >= lo) & (rel < hi)
+        if not owned.all():
+            keep = owned
+            rel = rel[owned]
+    n = len(rel)
+    if n == 0:
+        return None
+    sch = worker_schema(ext.table)
+    offsets = rel + window.data_start
+    arrays = []
+    for f in sch:
+        name = f.name
+        if name == "offset":
+            arrays.append(pa.array(offsets, pa.int64()))
+        elif name == "image_offset":
+            arrays.append(_image_offset_array(ctx.image_offset, offsets))
+        elif name in ("volume", "inode", "stream", "path", "member"):
+            arrays.append(pa.repeat(pa.scalar(getattr(ctx, name), f.type), n))
+        elif name == "extractor":
+            arrays.append(pa.repeat(pa.scalar(ext.name, f.type), n))
+        elif name == "extractor_version":
+            arrays.append(pa.repeat(pa.scalar(ext.version, f.type), n))
+        else:
+            column = _arrow(cols[name], f.type)
+            if keep is not None:
+                column = column.filter(pa.array(keep))
+            if name == "line_no" and window.lines_before:
+                column = pc.add(column, window.lines_before)
+            arrays.append(column)
+    return pa.Table.from_arrays(arrays, schema=sch), rel
+
+
+def _arrow(value, typ: pa.DataType) -> pa.Array:
+    if isinstance(value, TextColumn):
+        n = len(value)
+        offsets = np.ascontiguousarray(value.offsets, np.int32)
+        data = np.ascontiguousarray(value.data, np.uint8)
+        arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+        return arr if typ == pa.string() else arr.cast(typ)
+    return pa.array(value, typ)
+
+
+def _image_offset_array(image_offset: Callable[[int], int | None], offsets: np.ndarray) -> pa.Array:
+    mapped = getattr(image_offset, "array", None)
+    if mapped is not None:
+        return mapped(offsets)
+    return pa.array([image_offset(o) for o in offsets.tolist()], pa.int64())
+
+
+def tally_columns(tally: Tally, data: bytes, rel: np.ndarray, batch: pa.Table) -> None:
+    """Feed a tally a block of rows made by the columnar path, as `Tally.add` would be fed findings.
+
+    A tally that offers `add_spans(data, offsets, lengths, values)` (the harvest judgement's
+    `AddressTally`) is given, for the rows whose `raw` bytes stand in `data` as UTF-8, where
+    each starts, its length in bytes and its `address`, with no object per row; every other
+    row (UTF-16 views, or a tally without `add_spans`) reaches `add` as a row object with the
+    block's columns as attributes and its offset in `data`.
+    """
+    add_spans = getattr(tally, "add_spans", None)
+    names = [n for n in batch.column_names if n != "offset"]
+    if add_spans is not None and {"raw", "encoding", "address"} <= set(names):
+        narrow = ~pc.starts_with(batch.column("encoding"), "utf-16").to_numpy(zero_copy_only=False)
+        if narrow.any():
+            lengths = pc.binary_length(batch.column("raw")).to_numpy(zero_copy_only=False).astype(np.int64)
+            address = batch.column("address")
+            if narrow.all():
+                add_spans(data, rel, lengths, address.to_pylist())
+                return
+            add_spans(data, rel[narrow], lengths[narrow], address.filter(pa.array(narrow)).to_pylist())
+        rest = ~narrow
+        batch, rel = batch.filter(pa.array(rest)), rel[rest]
+    if batch.num_rows:
+        columns = [batch.column(n).to_pylist() for n in names]
+        tally.add(data, [SimpleNamespace(offset=o, **dict(zip(names, values)))
+                         for o, *values in zip(rel.tolist(), *columns)])

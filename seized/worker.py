@@ -28,6 +28,7 @@ from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, scan_rules,
                              scan_window, windows, write_ipc)
+from seized.scanning import SAME_OFFSET
 
 READ_BLOCK = 16 * 1024 * 1024
 
@@ -275,8 +276,7 @@ def _scan_region(image: ImageSpec, task: RegionTask, rules, rows: Rows, stats: d
     _scan_window(Window(data, task.lo, task.start, task.end, False, 0), ctx, rules, rows, Judging())
 
 
-def _same_offset(offset: int) -> int:
-    return offset
+_same_offset = SAME_OFFSET  # offset -> offset, with an array form for the columnar path (seized.scanning)
 
 
 def _write_runs(path: Path, name: str, rows: Rows) -> None:
