@@ -50,7 +50,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import psutil
 
@@ -449,19 +449,6 @@ def bench_image(target: Target, *, scan_timeout: float | None, repeat: int = 1, 
             else:
                 print(f"  yara CLI skipped: {rules_note}", file=sys.stderr)
         run("fls -r + icat", [sys.executable, "-m", "bench.run", "--tsk-walk", str(image)])
-    peer: dict[str, Any] = {}
-    if target.peer:
-        be = bulk_extractor_path()
-        if be:
-            be_out = OUT / "bulk_extractor" / target.key
-            shutil.rmtree(be_out, ignore_errors=True)
-            be_out.parent.mkdir(parents=True, exist_ok=True)
-            t = run("bulk_extractor", [be, "-o", str(be_out), str(image)], scan_timeout)
-            peer = {"path": be, "version": bulk_extractor_version(be), "exit": t.exit_code,
-                    "email_features": _feature_lines(be_out / "email.txt")}
-        else:
-            peer = {"not_available": "no bulk_extractor on PATH and BULK_EXTRACTOR not set"}
-            print(f"  bulk_extractor: not available ({peer['not_available']})", file=sys.stderr)
     cases: dict[int, Path] = {}
     phases: dict[str, dict] = {}
     walls: list[dict[int, float]] = []  # per round: worker count -> wall seconds of a scan that succeeded
@@ -488,6 +475,20 @@ def bench_image(target: Target, *, scan_timeout: float | None, repeat: int = 1, 
                 cases[n] = case
                 walls[-1][n] = t.wall_s
                 phases[name] = json.loads((case / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
+    # the peer after seized, so that a bulk_extractor built while the bench starts is found
+    peer: dict[str, Any] = {}
+    if target.peer:
+        be = bulk_extractor_path()
+        if be:
+            be_out = OUT / "bulk_extractor" / target.key
+            shutil.rmtree(be_out, ignore_errors=True)
+            be_out.parent.mkdir(parents=True, exist_ok=True)
+            t = run("bulk_extractor", [be, "-o", str(be_out), str(image)], scan_timeout)
+            peer = {"path": be, "version": bulk_extractor_version(be), "exit": t.exit_code,
+                    "email_features": _feature_lines(be_out / "email.txt")}
+        else:
+            peer = {"not_available": "no bulk_extractor on PATH and BULK_EXTRACTOR not set"}
+            print(f"  bulk_extractor: not available ({peer['not_available']})", file=sys.stderr)
     sha = next((t.wall_s for t in timings if t.name == "sha256sum" and t.exit_code == 0), None)
     rows = []
     for t in timings:
@@ -753,32 +754,42 @@ SETS = {
 
 
 def targets(images: Sequence[str], scale: Sequence[str], seed: int, dense_size: int, bench_size: int,
-            peer: bool) -> list[Target]:
-    """Build (or reuse from the cache) each image and say what to time on it."""
+            peer: bool) -> Iterator[Target | dict[str, str]]:
+    """Build (or reuse from the cache) each image and say what to time on it.
+
+    A generator: each image is built just before it is benched, so a run starts at once and
+    the 16 GiB image is only written when its turn comes. An image that cannot be built is
+    yielded as a dict with its `error`, and the run goes on.
+    """
     from bench import gen_dense, gen_realos
 
-    out: list[Target] = []
-    for name in images:
-        if name == "dense":
-            img = gen_dense.ensure(dense_size, seed)
-            out.append(Target(f"dense-{gen_image.size_label(dense_size)}", "dense", img, (2, 1), peer,
-                              img.parent / "planted.json", {}))
-        elif name == "realos":
-            img = gen_realos.ensure()
-            meta = json.loads((img.parent / "realos.json").read_text(encoding="utf-8"))
-            out.append(Target("realos", "realos", img, (2, 1), peer, None, meta))
-        elif name == "bench":
-            img = gen_image.ensure(bench_size, seed)
-            out.append(Target(f"bench-{gen_image.size_label(bench_size)}", "bench", img, (2, 1), peer,
-                              img.parent / "planted.json", {}))
-        else:
-            raise ValueError(f"unknown image {name!r} (dense, realos, bench)")
-    for label in scale:
-        size = gen_image.parse_size(label)
+    def dense() -> Target:
+        img = gen_dense.ensure(dense_size, seed)
+        return Target(f"dense-{gen_image.size_label(dense_size)}", "dense", img, (2, 1), peer,
+                      img.parent / "planted.json", {})
+
+    def realos() -> Target:
+        img = gen_realos.ensure()
+        meta = json.loads((img.parent / "realos.json").read_text(encoding="utf-8"))
+        return Target("realos", "realos", img, (2, 1), peer, None, meta)
+
+    def bench(size: int, role: str) -> Target:
         img = gen_image.ensure(size, seed)
-        out.append(Target(f"bench-{gen_image.size_label(size)}", "scale", img, (2,), False,
-                          img.parent / "planted.json", {}))
-    return out
+        return Target(f"bench-{gen_image.size_label(size)}", role, img, (2, 1) if role == "bench" else (2,),
+                      peer and role == "bench", img.parent / "planted.json", {})
+
+    plan = [(f"dense-{gen_image.size_label(dense_size)}", "dense", dense) if name == "dense" else
+            ("realos", "realos", realos) if name == "realos" else
+            (f"bench-{gen_image.size_label(bench_size)}", "bench", lambda: bench(bench_size, "bench"))
+            for name in images]
+    plan += [(f"bench-{label}", "scale", (lambda z: lambda: bench(z, "scale"))(gen_image.parse_size(label)))
+             for label in scale]
+    for key, role, make in plan:
+        try:
+            yield make()
+        except Exception as exc:  # the image could not be built: say so, bench the others
+            print(f"bench: {key}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            yield {"key": key, "role": role, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -823,6 +834,11 @@ def main(argv: list[str] | None = None) -> int:
             chosen = SETS[args.set]
             images = args.images.split(",") if args.images else chosen["images"]
             scale = ([x for x in args.scale.split(",") if x] if args.scale is not None else chosen["scale"])
+            unknown = sorted(set(images) - {"dense", "realos", "bench"})
+            if unknown:
+                raise ValueError(f"unknown image(s) {', '.join(unknown)} (choose from dense, realos, bench)")
+            for label in scale:
+                gen_image.parse_size(label)
             plan = targets(images, scale, args.seed, gen_image.parse_size(args.dense_size),
                            gen_image.parse_size("1G"), peer)
     except ValueError as exc:
@@ -830,6 +846,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results["set"] = args.set
     for target in plan:
+        if isinstance(target, dict):
+            results["runs"].append(target)
+            continue
         try:
             res = bench_image(target, scan_timeout=args.scan_timeout, repeat=max(1, args.repeat), baselines=baselines,
                               controls=target.role != "scale")
