@@ -261,10 +261,11 @@ def merge_manifest_truth(t: Truth, manifest: dict[str, Any]) -> None:
 def normal_address(addr: str) -> str:
     """As the emails table holds it: domain in IDNA (ASCII) form, lower case."""
     local, _, domain = addr.strip().lower().rpartition("@")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass
+    if not domain.isascii():  # the idna codec is slow; only IDN domains need it
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
     return f"{local}@{domain}"
 
 

@@ -713,18 +713,37 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         lines.append(f"  scaling    {a['size']} -> {b['size']} ({k:.0f}x the bytes): time {wb['wall_s'] / wa['wall_s']:.1f}x, "
                      f"CPU {wb['cpu_s'] / wa['cpu_s']:.1f}x (linear: {k:.0f}x); peak RSS {wa['peak_rss_mib']:.0f} -> "
                      f"{wb['peak_rss_mib']:.0f} MiB (flat: the same)")
-    lines += ["", "other benches (`make bench` runs them before this one; their results, when present):"]
+    lines += ["", "other benches (`make bench` runs them before this one; their last results, when present):"]
     for name, what in OTHER_BENCHES:
-        path = OUT / f"{name}.json"
-        try:
-            other = json.loads(path.read_text(encoding="utf-8")).get("summary") or []
-        except (OSError, ValueError):
-            other = None
-        if other is None:
-            lines.append(f"  {what}: no {path.relative_to(REPO)} (not run, or not on this branch)")
-        else:
-            lines += [f"  {what}:"] + [f"    {x}" for x in other]
+        lines += other_bench_lines(name, what)
     return lines
+
+
+def other_bench_lines(name: str, what: str) -> list[str]:
+    """Lines for bench/out/<name>.json as bench.case20 and bench.external_cluster write it.
+
+    Either its own `summary` (a list of lines), or one line per timed row (`timings` or
+    `rows`: name, wall_s, cpu_s, peak_rss_bytes, load_before, exit_code; cluster_* added in).
+    """
+    path = OUT / f"{name}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"  {what}: no {path.relative_to(REPO)} (not run, or not on this branch)"]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(path.stat().st_mtime))
+    if isinstance(data.get("summary"), list):
+        return [f"  {what} ({when}):"] + [f"    {x}" for x in data["summary"]]
+    out = [f"  {what} ({when}; {data.get('images', 1)} image(s), {data.get('bytes', 0) / 1e6:.0f} MB):"]
+    for r in data.get("timings") or data.get("rows") or []:
+        cpu = r.get("cpu_s", 0) + r.get("cluster_cpu_s", 0)
+        rss = (r.get("peak_rss_bytes", 0) + r.get("cluster_peak_rss_bytes", 0)) / (1 << 20)
+        mbs = f"{data['bytes'] / 1e6 / r['wall_s']:.1f} MB/s" if data.get("bytes") and r.get("wall_s") else ""
+        out.append(f"    {r.get('name', '?'):<34} {r.get('wall_s', 0):>7.1f} s {mbs:>11} {cpu:>7.1f} CPU s "
+                   f"{rss:>6.0f} MiB  load {r.get('load_before', 0):.1f}  exit {r.get('exit_code')}")
+    for key in ("ok", "tables_identical"):
+        if key in data:
+            out.append(f"    {key}: {data[key]}")
+    return out
 
 
 def machine() -> dict[str, Any]:
