@@ -187,10 +187,12 @@ def build(out: Path, size: int, seed: int = 1, *, quiet: bool = False) -> dict[s
         ext4 = ext4_4k_from_tree(p.root, work / "ext4.img", lay.ext4_mib)
         pin_ctimes(ext4, p.root)
         delete_files(p, ext4, deleted)
+        shutil.rmtree(p.root)  # the tree is in the ext4 now: free its space before the disk is written (16 GiB)
         fat = imaging.fat_from_tree(fp.root, work / "fat.img", lay.fat_mib)
         t_fs = time.monotonic()
         tmp_out = out.with_name(out.name + ".part")
         imaging.partitioned_disk(tmp_out, [ext4, fat], label="gpt")
+        ext4.unlink()
         # pad to the exact requested size (partitioned_disk ends 1 MiB after the last partition)
         if tmp_out.stat().st_size < size:
             with open(tmp_out, "r+b") as fh:
