@@ -125,36 +125,24 @@ class Tables:
         return self.read(name)
 
     def take(self, name: str, positions: list[int], columns: list[str] | None = None) -> pa.Table:
-        """Rows at these positions (in the order given), typed as in the table: one row group
-        of the file read at a time, so a listing of 50 findings never reads the table."""
+        """Rows at these positions (in the order given), typed as in the table. DuckDB reads
+        only these rows' columns, vector by vector: a listing of 50 findings never holds the
+        table, nor even one of its row groups (a row group of wide rows is hundreds of MB)."""
         sch = self.schema(name)
         cols = list(sch.names) if columns is None else list(columns)
+        target = pa.schema([sch.field(c) for c in cols])
         if not positions:
-            return sch.empty_table().select(cols)
+            return target.empty_table()
         table = self._arrow.get(name)
         if table is not None:
             return table.select(cols).take(pa.array(positions, pa.int64()))
-        pf = pq.ParquetFile(self._files[name])
-        starts, start = [], 0
-        for i in range(pf.metadata.num_row_groups):
-            starts.append(start)
-            start += pf.metadata.row_group(i).num_rows
-        by_group: dict[int, list[int]] = {}
-        for p in sorted(set(positions)):
-            g = max(i for i, s in enumerate(starts) if s <= p)
-            by_group.setdefault(g, []).append(p)
-        parts, found = [], {}
-        for g, wanted in sorted(by_group.items()):
-            group = pf.read_row_group(g, columns=cols)
-            got = group.take(pa.array([p - starts[g] for p in wanted], pa.int64()))
-            for k, p in enumerate(wanted):
-                found[p] = (len(parts), k)
-            parts.append(got)
-        merged = pa.concat_tables(parts)
-        offsets = [0]
-        for part in parts:
-            offsets.append(offsets[-1] + part.num_rows)
-        return merged.take(pa.array([offsets[found[p][0]] + found[p][1] for p in positions], pa.int64()))
+        wanted = sorted({int(p) for p in positions})
+        got = self.sql(f"SELECT {', '.join(duckcase.quote(c) for c in cols + [duckcase.ROW_NUMBER])} "
+                       f"FROM {self.ref(name, positions=True)} WHERE {duckcase.ROW_NUMBER} IN "
+                       f"({', '.join(map(str, wanted))}) ORDER BY {duckcase.ROW_NUMBER}")
+        at = {p: i for i, p in enumerate(got.column(duckcase.ROW_NUMBER).to_pylist())}
+        typed = pa.Table.from_arrays([got.column(i).cast(f.type) for i, f in enumerate(target)], schema=target)
+        return typed.take(pa.array([at[int(p)] for p in positions], pa.int64()))
 
     # -- SQL ---------------------------------------------------------------------------------
 
