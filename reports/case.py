@@ -25,6 +25,9 @@ import pyarrow.parquet as pq
 from caseformat import duckcase
 
 CORE_TABLES = ("evidence", "volumes", "files", "errors")
+# Tables that grow with the findings (tens of millions of rows on a dense drive): counted and
+# listed through SQL and `take`, never read whole, not even a few columns of every row.
+BIG_TABLES = frozenset({"emails", "credentials", "indicators", "files", "yara", "harvest_lists"})
 
 
 class ReportError(Exception):
@@ -116,6 +119,8 @@ class Tables:
         table = self._arrow.get(name)
         if table is not None:
             return table if columns is None else table.select(columns)
+        if name in BIG_TABLES:
+            raise ValueError(f"{name}: a finding table is counted in SQL and listed with take(), never read whole")
         try:
             return pq.read_table(self._files[name], columns=columns)
         except (OSError, pa.ArrowException) as exc:
