@@ -58,8 +58,9 @@ def _part(kind: str | pa.Array, t: pa.Table, col: str) -> pa.Table:
                      "r": t.column("finding_id").cast(pa.string())})
 
 
-def operator_parts(tables: dict[str, pa.Table | None]) -> list[pa.Table]:
-    """(k, v, e, r) tables for reports.correlate: kind, value, evidence id, finding id."""
+def operator_parts(tables) -> list[pa.Table]:
+    """(k, v, e, r) tables for reports.correlate: kind, value, evidence id, finding id.
+    `tables`: reports.case.Tables; the operator tables are small and read whole."""
     parts: list[pa.Table] = []
     keys = tables.get("ssh_keys")
     if _has(keys, "fingerprint", "kind"):
@@ -102,7 +103,7 @@ def _iso(value) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def link_details(tables: dict[str, pa.Table | None], corr: pa.Table,
+def link_details(tables, corr: pa.Table,
                  timeline_times: Callable[[list[str]], dict[str, str]] | None = None) -> list[dict]:
     """For each operator link in `corr`: per evidence item, the first and last time and findings.
 
