@@ -168,19 +168,27 @@ class Tables:
     def sql(self, query: str, params: list | None = None, arrow: dict[str, pa.Table] | None = None) -> pa.Table:
         """The result of a query over the tables (named by `ref`), as Arrow; `arrow`: small
         pyarrow tables the query may also name."""
+        import duckdb
+
         cur = self._connection().cursor()  # one per call: the charts are planned on another thread
         try:
             for name, table in (arrow or {}).items():
                 cur.register(name, table)
             rel = cur.sql(query, params=params) if params else cur.sql(query)
             return rel.to_arrow_table() if rel is not None else pa.table({})
+        except duckdb.Error as exc:  # a damaged page past a sound footer: one line, not a traceback
+            raise ReportError(f"a case table could not be read ({_first_line(exc)})") from exc
         finally:
             cur.close()
 
     def fetch(self, query: str, params: list | None = None) -> list[tuple]:
+        import duckdb
+
         cur = self._connection().cursor()
         try:
             return cur.execute(query, params or []).fetchall()
+        except duckdb.Error as exc:
+            raise ReportError(f"a case table could not be read ({_first_line(exc)})") from exc
         finally:
             cur.close()
 
