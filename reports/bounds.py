@@ -19,9 +19,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from reports.query import Cond, Counter, Query, eq
 from reports.words import count, n
 
@@ -128,22 +125,24 @@ def bounds_section(counter: Counter, base: tuple[Cond, ...]) -> list[dict]:
 
 
 def _capped_rules(counter: Counter, base: tuple[Cond, ...], stage: str, cap: int) -> list[str]:
-    """Rules with at least `cap` matches in one file where the per-rule cap was hit."""
-    errs = counter.rows(Query("errors", base + (eq("stage", stage),)), ["path", "member", "error"])
-    yara = counter.rows(Query("yara", base), ["path", "member", "rule"])
-    if errs is None or yara is None or yara.num_rows == 0:
+    """Rules with at least `cap` matches in one file where the per-rule cap was hit (in DuckDB:
+    the yara table is never read whole)."""
+    tables = counter.tables
+    errs_q, yara_q = Query("errors", base + (eq("stage", stage),)), Query("yara", base)
+    if not counter._selectable(errs_q, ["path", "member", "error"]) or \
+            not counter._selectable(yara_q, ["path", "member", "rule"]) or tables.num_rows("yara") == 0:
         return []
-    errs = errs.filter(pc.fill_null(pc.match_substring(errs.column("error"), "yara matches per rule"), False))
-    keys = pc.binary_join_element_wise(pc.fill_null(errs.column("path"), ""), pc.fill_null(errs.column("member"), ""),
-                                       "\x00")
-    ykeys = pc.binary_join_element_wise(pc.fill_null(yara.column("path"), ""), pc.fill_null(yara.column("member"), ""),
-                                        "\x00")
-    picked = yara.filter(pc.is_in(ykeys, value_set=pc.unique(keys)))
-    if picked.num_rows == 0:
-        return []
-    per = picked.group_by(["path", "member", "rule"], use_threads=False).aggregate([("rule", "count")])
-    hit = per.filter(pc.greater_equal(per.column("rule_count"), pa.scalar(cap, pa.int64())))
-    return sorted(set(hit.column("rule").to_pylist()))
+    errs_where, errs_params = counter._where(errs_q, errs_q.where)
+    yara_where, yara_params = counter._where(yara_q, yara_q.where)
+    key = "coalesce(path, '') || chr(0) || coalesce(member, '')"
+    got = tables.fetch(
+        f"SELECT DISTINCT rule FROM (SELECT path, member, rule, count(*) AS n FROM "
+        f"(SELECT * FROM {tables.ref('yara')}{yara_where}) "
+        f"WHERE {key} IN (SELECT {key} FROM (SELECT * FROM {tables.ref('errors')}{errs_where}) "
+        f"WHERE coalesce(contains(error, 'yara matches per rule'), false)) "
+        f"GROUP BY path, member, rule) WHERE n >= ? AND rule IS NOT NULL ORDER BY rule",
+        yara_params + errs_params + [cap])
+    return [r for (r,) in got]
 
 
 def where_hit(bound: dict) -> str:

@@ -15,8 +15,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
 
 from caseformat.atomic import atomic_path  # noqa: E402
 from reports.activity_chart import activity_chart  # noqa: E402
@@ -53,13 +51,12 @@ def _save(fig, path: Path) -> None:
 
 
 def _top_domains(case: CaseData, file: str) -> PlannedChart | None:
-    emails = case.tables.get("emails")
-    if emails is None or emails.num_rows == 0:
+    tables = case.tables
+    if tables.num_rows("emails") == 0:
         return None
-    uniq = emails.select(["address", "domain"]).group_by(["address", "domain"], use_threads=False).aggregate([])
-    counts = uniq.group_by("domain", use_threads=False).aggregate([("address", "count")])
-    rows = sorted(zip(counts["domain"].to_pylist(), counts["address_count"].to_pylist()),
-                  key=lambda r: (-r[1], r[0] or ""))[:TOP]
+    got = tables.fetch(f"SELECT domain, count(address) FROM (SELECT DISTINCT address, domain FROM "
+                       f"{tables.ref('emails')}) GROUP BY domain")
+    rows = sorted(((d, int(k)) for d, k in got), key=lambda r: (-r[1], r[0] or ""))[:TOP]
 
     def draw(path: Path) -> None:
         fig, ax = plt.subplots(figsize=SIZE)
@@ -75,16 +72,16 @@ def _top_domains(case: CaseData, file: str) -> PlannedChart | None:
 
 
 def _per_evidence(case: CaseData, file: str) -> PlannedChart | None:
-    names = [n for n in case.finding_tables if case.tables.get(n) is not None and case.tables[n].num_rows]
+    tables = case.tables
+    names = [n for n in case.finding_tables if tables.num_rows(n)]
     if not names or not case.evidence_ids:
         return None
     ids = case.evidence_ids
     exhibits = [case.exhibit(e) for e in ids]
     series = []
     for name in names:
-        tally = pc.value_counts(case.tables[name].column("evidence_id")).to_pylist()
-        per_id = {item["values"]: item["counts"] for item in tally}
-        series.append((name, [per_id.get(eid, 0) for eid in ids]))
+        per_id = dict(tables.fetch(f"SELECT evidence_id, count(*) FROM {tables.ref(name)} GROUP BY evidence_id"))
+        series.append((name, [int(per_id.get(eid, 0)) for eid in ids]))
 
     def draw(path: Path) -> None:
         fig, ax = plt.subplots(figsize=SIZE)
@@ -159,26 +156,25 @@ def timeline_bins(lanes: list[tuple[str, list[int]]]) -> dict | None:
 
 
 def _timeline(case: CaseData, file: str) -> PlannedChart | None:
-    files = case.tables.get("files")
-    if files is None or files.num_rows == 0:
+    tables = case.tables
+    if tables.num_rows("files") == 0 or not tables.has("files", "evidence_id", "path", "mtime"):
         return None
-    holding: set[tuple[str, str]] = set()
-    for name in case.finding_tables:
-        t = case.tables.get(name)
-        if t is None or t.num_rows == 0:
-            continue
-        pairs = t.select(["evidence_id", "path"]).drop_null().group_by(["evidence_id", "path"]).aggregate([])
-        holding.update(zip(pairs["evidence_id"].to_pylist(), pairs["path"].to_pylist()))
+    holding = [f"SELECT DISTINCT evidence_id, path FROM {tables.ref(name)} WHERE evidence_id IS NOT NULL "
+               f"AND path IS NOT NULL" for name in case.finding_tables
+               if tables.num_rows(name) and tables.has(name, "evidence_id", "path")]
     if not holding:
         return None
-    keys = pc.binary_join_element_wise(files.column("evidence_id"), files.column("path"), "\x00")
-    wanted = pa.array(sorted(f"{e}\x00{p}" for e, p in holding), pa.string())
-    picked = files.filter(pc.is_in(keys, value_set=wanted)).select(["evidence_id", "mtime"]).drop_null()
-    if picked.num_rows == 0:
+    # every files row (not one per path) whose (evidence_id, path) a finding table names, as before
+    got = tables.fetch(
+        f"SELECT f.evidence_id, epoch_us(f.mtime) FROM {tables.ref('files')} f "
+        f"SEMI JOIN ({' UNION '.join(holding)}) h ON f.evidence_id = h.evidence_id AND f.path = h.path "
+        f"WHERE f.mtime IS NOT NULL AND f.evidence_id IS NOT NULL")
+    if not got:
         return None
-    lanes = [(case.exhibit(eid), sorted(picked.filter(pc.equal(picked.column("evidence_id"), eid))
-                                        .column("mtime").cast(pa.int64()).to_pylist()))
-             for eid in case.evidence_ids]
+    per: dict[str, list[int]] = {}
+    for eid, us in got:
+        per.setdefault(eid, []).append(int(us))
+    lanes = [(case.exhibit(eid), sorted(per.get(eid, []))) for eid in case.evidence_ids]
     bins = timeline_bins(lanes)
     if bins is None:
         return None

@@ -14,7 +14,6 @@ have no finding id).
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from reports.operators import operator_parts
 from reports.redact import Redactor
@@ -26,76 +25,61 @@ SCHEMA = pa.schema([
 ])
 
 
-def _shared(t: pa.Table) -> list[dict]:
-    """Rows for every (kind, value) whose evidence ids number more than one (t: k, v, e, r)."""
-    t = t.drop_null()
-    if t.num_rows == 0:
-        return []
-    per = t.group_by(["k", "v"], use_threads=False).aggregate([("e", "count_distinct")])
-    per = per.filter(pc.greater(per.column("e_count_distinct"), 1))
-    if per.num_rows == 0:
-        return []
-    wanted = t.join(per.select(["k", "v"]), keys=["k", "v"], join_type="inner", use_threads=False)
-    groups: dict[tuple[str, str], tuple[set, set]] = {}
-    for k, v, e, r in zip(*(wanted.column(c).to_pylist() for c in ("k", "v", "e", "r"))):
-        ev, refs_ = groups.setdefault((k, v), (set(), set()))
-        ev.add(e)
-        refs_.add(r)
-    return [{"kind": k, "value": v, "evidence_ids": sorted(ev), "count": len(ev),
-             "finding_ids": sorted(refs_)[:EXAMPLES]} for (k, v), (ev, refs_) in groups.items()]
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _const(value: str, n: int) -> pa.Array:
-    return pa.array([value] * n, pa.string())
+def _parts(tables, redactor: Redactor) -> tuple[list[str], list]:
+    """SELECT k, v, e, r over each finding table that feeds a kind (and their parameters)."""
+    parts: list[str] = []
+    params: list = []
+    if tables.num_rows("emails") and tables.has("emails", "address", "evidence_id", "finding_id"):
+        parts.append(f"SELECT 'email', CAST(address AS VARCHAR), evidence_id, finding_id FROM {tables.ref('emails')}")
+    if tables.num_rows("credentials") and tables.has("credentials", "username", "secret", "evidence_id", "finding_id"):
+        # The key never holds the secret: username + salted tag of the secret (Redactor.tag, in SQL).
+        from reports.redact import TAG_HEX
 
-
-def _part(kinds, values, evidence, refs) -> pa.Table:
-    return pa.table({"k": pa.array(kinds, pa.string()) if isinstance(kinds, list) else kinds.cast(pa.string()),
-                     "v": values.cast(pa.string()) if not isinstance(values, list) else pa.array(values, pa.string()),
-                     "e": evidence.cast(pa.string()), "r": refs.cast(pa.string())})
-
-
-def correlations(tables: dict[str, pa.Table | None], redactor: Redactor) -> pa.Table:
-    evidence = tables.get("evidence")
-    if evidence is not None and evidence.num_rows < 2:  # nothing can be shared by one item
-        return SCHEMA.empty_table()
-    parts: list[pa.Table] = []
-    emails = tables.get("emails")
-    if emails is not None and emails.num_rows:
-        parts.append(_part(_const("email", emails.num_rows), emails.column("address"),
-                           emails.column("evidence_id"), emails.column("finding_id")))
-    creds = tables.get("credentials")
-    if creds is not None and creds.num_rows:
-        # The key never holds the secret: username + salted tag of the secret.
-        users = creds.column("username").to_pylist()
-        secrets = creds.column("secret").to_pylist()
-        keys = [None if u is None or s is None else f"{u} #{redactor.tag(s)}" for u, s in zip(users, secrets)]
-        parts.append(_part(_const("credential", creds.num_rows), keys,
-                           creds.column("evidence_id"), creds.column("finding_id")))
-    ind = tables.get("indicators")
-    if ind is not None and ind.num_rows and {"kind", "value"} <= set(ind.column_names):
-        is_onion = pc.fill_null(pc.equal(ind.column("kind"), "onion"), False)
-        kinds = pc.if_else(is_onion, pa.scalar("onion"),
-                           pc.binary_join_element_wise(pa.scalar("indicator:"), ind.column("kind"), ""))
-        values = pc.if_else(is_onion, pc.utf8_lower(ind.column("value")), ind.column("value"))
-        parts.append(_part(kinds, values, ind.column("evidence_id"), ind.column("finding_id")))
-    tor = tables.get("tor")
-    if tor is not None and tor.num_rows:
+        parts.append(f"SELECT 'credential', username || ' #' || left(sha256(?::BLOB || encode(secret)), {TAG_HEX}), "
+                     f"evidence_id, finding_id FROM {tables.ref('credentials')}")
+        params.append(redactor.salt)
+    if tables.num_rows("indicators") and tables.has("indicators", "kind", "value", "evidence_id", "finding_id"):
+        parts.append(f"SELECT CASE WHEN coalesce(kind = 'onion', false) THEN 'onion' ELSE 'indicator:' || kind END, "
+                     f"CASE WHEN coalesce(kind = 'onion', false) THEN lower(value) ELSE CAST(value AS VARCHAR) END, "
+                     f"evidence_id, finding_id FROM {tables.ref('indicators')}")
+    if tables.num_rows("tor") and tables.has("tor", "evidence_id", "finding_id"):
+        sch = tables.schema("tor")
         for col in ("onion", "hostname", "onion_address", "address"):
-            if col in tor.column_names and pa.types.is_string(tor.schema.field(col).type):
-                parts.append(_part(_const("onion", tor.num_rows), pc.utf8_lower(tor.column(col)),
-                                   tor.column("evidence_id"), tor.column("finding_id")))
+            if col in sch.names and pa.types.is_string(sch.field(col).type):
+                parts.append(f'SELECT \'onion\', lower("{col}"), evidence_id, finding_id FROM {tables.ref("tor")}')
                 break
-    files = tables.get("files")
-    if files is not None and files.num_rows:
-        nonempty = files.filter(pc.fill_null(pc.greater(files.column("size"), 0), False))
-        refs = pc.binary_join_element_wise(nonempty.column("evidence_id"), nonempty.column("path"), ":")
-        parts.append(_part(_const("file_sha256", nonempty.num_rows), nonempty.column("sha256"),
-                           nonempty.column("evidence_id"), refs))
-    parts.extend(operator_parts(tables))  # ssh keys, login IPs, identities, key comments, crontab lines
-    rows = _shared(pa.concat_tables(parts)) if parts else []
-    rows.sort(key=lambda r: (r["kind"], r["value"]))
+    if tables.num_rows("files") and tables.has("files", "size", "sha256", "evidence_id", "path"):
+        parts.append(f"SELECT 'file_sha256', sha256, evidence_id, evidence_id || ':' || path FROM "
+                     f"{tables.ref('files')} WHERE size > 0")
+    return parts, params
+
+
+def correlations(tables, redactor: Redactor) -> pa.Table:
+    """The `correlations` table (see the module's docstring), worked out in DuckDB over the
+    Parquet files: only values found on more than one evidence item reach Python."""
+    if tables.present("evidence") and tables.num_rows("evidence") < 2:  # nothing can be shared by one item
+        return SCHEMA.empty_table()
+    parts, params = _parts(tables, redactor)
+    small = {f"__operator_{i}": p for i, p in enumerate(operator_parts(tables))}  # ssh keys, logins, ...
+    parts += [f"SELECT k, v, e, r FROM {name}" for name in small]
+    if not parts:
+        return SCHEMA.empty_table()
+    union = " UNION ALL ".join(f"SELECT * FROM ({p})" for p in parts)
+    got = tables.sql(f"""
+        WITH t AS (SELECT * FROM ({union}) AS u(k, v, e, r)
+                   WHERE k IS NOT NULL AND v IS NOT NULL AND e IS NOT NULL AND r IS NOT NULL),
+        shared AS (SELECT k, v FROM (SELECT DISTINCT k, v, e FROM t) GROUP BY k, v HAVING count(*) > 1),
+        rows AS (SELECT DISTINCT t.k, t.v, t.e, t.r FROM t SEMI JOIN shared s ON t.k = s.k AND t.v = s.v)
+        SELECT k AS kind, v AS value, list_sort(list(DISTINCT e)) AS evidence_ids, count(DISTINCT e) AS count,
+               min(r, {EXAMPLES}) AS finding_ids
+        FROM rows GROUP BY k, v ORDER BY k, v""", params, small)
+    rows = got.to_pylist()
     for row in rows:
+        row["finding_ids"] = sorted(set(row["finding_ids"]))[:EXAMPLES]
         if row["kind"].startswith("indicator:") or row["kind"] == "cron_command":  # URLs, commands may hold passwords
             row["value"] = redactor.text(row["value"])
     return pa.Table.from_pylist(rows, schema=SCHEMA)

@@ -16,7 +16,6 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -148,11 +147,11 @@ class Builder:
         return "; ".join(parts)
 
     def first_ids(self, table: str, eid: str, k: int = 3) -> list[str]:
-        t = self.case.tables.get(table)
-        if t is None or t.num_rows == 0 or "finding_id" not in t.column_names:
+        tables = self.case.tables
+        if tables.num_rows(table) == 0 or not tables.has(table, "finding_id", "evidence_id"):
             return []
-        keep = pc.equal(t.column("evidence_id"), eid)
-        ids = t.column("finding_id").filter(keep).slice(0, k).to_pylist()  # one column, not the table
+        ids = [f for (f,) in tables.fetch(f"SELECT finding_id FROM {tables.ref(table, positions=True)} "
+                                          f"WHERE evidence_id = ? ORDER BY file_row_number LIMIT {int(k)}", [eid])]
         self.cited.setdefault(table, []).extend(ids)
         return ids
 
@@ -459,7 +458,8 @@ def attestation(b: Builder) -> None:
 
 
 def _volume_facts(b: Builder) -> dict[tuple[str, str], VolumeFacts]:
-    v = b.case.tables.get("volumes")
+    v = b.case.tables.read("volumes", ["evidence_id", "volume", "start", "fs_type"]) \
+        if b.case.tables.num_rows("volumes") else None
     if v is None or v.num_rows == 0:
         return {}
     return {(e, vol): VolumeFacts(vol, s, fs) for e, vol, s, fs in zip(
@@ -511,13 +511,13 @@ def appendix_a(b: Builder) -> None:
                    "inode, path, archive members, offsets)."))
     volumes, images = _volume_facts(b), _image_facts(b)
     for table in b.case.finding_tables:
-        t = b.case.tables.get(table)
-        if t is None or t.num_rows == 0:
+        total = b.case.tables.num_rows(table)
+        if total == 0:
             continue
         secret_cols = secret_columns(classes[table]) if table in classes else frozenset()
         if table == "credentials":
             secret_cols = secret_cols | {"secret"}
-        picked = _appendix_rows(b, table, t)
+        picked = _appendix_rows(b, table)
         rows, checks = [], []
         for row in picked:
             path = (row.get("path") or "(unallocated space)") + (f" ! {row['member']}" if row.get("member") else "")
@@ -529,9 +529,9 @@ def appendix_a(b: Builder) -> None:
             command = check_command(table, row, images.get(row["evidence_id"]),
                                     volumes.get((row["evidence_id"], row.get("volume"))))
             checks.append(f"# {row['finding_id']}\n{command}")
-        caption_text = f"{table}: {len(rows)} of {count(t.num_rows, 'finding')}"
-        if t.num_rows > len(rows):
-            caption_text += (f"; the other {n(t.num_rows - len(rows))} are the remaining rows of "
+        caption_text = f"{table}: {len(rows)} of {count(total, 'finding')}"
+        if total > len(rows):
+            caption_text += (f"; the other {n(total - len(rows))} are the remaining rows of "
                              f"CASE/tables/{table}/part-0.parquet")
         b.add(doc.Heading(3, table))
         b.add(doc.Table(("Finding", "Exhibit", "Path", "Inode", "Offset", "Image offset", "Detail"),
@@ -569,51 +569,56 @@ def appendix_c(b: Builder) -> None:
     b.add(doc.Table(("Marker", "Result", "Query"), rows, f"{count(len(rows), 'query', 'queries')}"))
 
 
-def _appendix_rows(b: Builder, table: str, t: pa.Table) -> list[dict]:
-    return _pick_rows(b.cited.get(table, []), t)
+def _appendix_rows(b: Builder, table: str) -> list[dict]:
+    return _pick_rows(b.cited.get(table, []), b.case.tables, table)
 
 
-def _pick_rows(cited_ids: list[str], t: pa.Table) -> list[dict]:
+KEY_COLUMNS = ("evidence_id", "path", "member")
+
+
+def _pick_rows(cited_ids: list[str], tables, table: str) -> list[dict]:
     """Cited ids first, then one finding per (evidence, path, member), then the rest; at most 50.
 
-    Worked out in Arrow (index lookups, a group-by for first rows), so a table of
-    millions of rows never becomes millions of Python objects.
+    Worked out in DuckDB over the file (positions of the cited ids, the first position of
+    each key), then only the chosen rows are read: a table of millions of rows is never read.
     """
     limit = APPENDIX_PER_CATEGORY
+    total = tables.num_rows(table)
+    ref = tables.ref(table, positions=True)
     cited = list(dict.fromkeys(cited_ids))
     chosen: list[int] = []
-    if cited:
-        hits = pc.indices_nonzero(pc.is_in(t.column("finding_id"), value_set=pa.array(cited, pa.string())))
-        position = dict(zip(t.column("finding_id").take(hits).to_pylist(), hits.to_pylist()))
-        chosen = [position[f] for f in cited if f in position][:limit]
-    key_cols = ("evidence_id", "path", "member")
-
-    def key_of(i: int) -> tuple:
-        return tuple(t.column(c)[i].as_py() for c in key_cols)
-
-    seen_keys = {key_of(i) for i in chosen}
+    if cited and tables.has(table, "finding_id"):
+        # the last row holding each id (ids are unique; were one not, its last row is taken, as before)
+        position = dict(tables.fetch(f"SELECT finding_id, max(file_row_number) FROM {ref} "
+                                     f"WHERE list_contains(?::VARCHAR[], finding_id) GROUP BY finding_id", [cited]))
+        chosen = [int(position[f]) for f in cited if f in position][:limit]
+    keys = [k for k in KEY_COLUMNS if tables.has(table, k)]
+    seen_keys = set()
+    if chosen:
+        got = tables.take(table, chosen, keys)
+        seen_keys = set(zip(*(got.column(c).to_pylist() for c in keys)))
     seen_rows = set(chosen)
-    if len(chosen) < limit:
-        keyed = t.select(list(key_cols)).append_column("row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
-        firsts = keyed.group_by(list(key_cols), use_threads=False).aggregate([("row", "min")]).column("row_min")
+    if len(chosen) < limit and keys:
+        cols = ", ".join(f'"{k}"' for k in keys)
         # first row of each key in row order; keys already cited are passed over
-        wanted = min(limit + len(seen_keys), len(firsts))
-        for i in sorted(firsts.take(pc.bottom_k_unstable(firsts, wanted)).to_pylist()) if wanted else ():
+        firsts = tables.fetch(f"SELECT min(file_row_number) AS r, {cols} FROM {ref} GROUP BY {cols} "
+                              f"ORDER BY r LIMIT {limit + len(seen_keys)}")
+        for i, *key in firsts:
             if len(chosen) >= limit:
                 break
-            key = key_of(i)
+            key = tuple(key)
             if key not in seen_keys:
                 seen_keys.add(key)
-                seen_rows.add(i)
-                chosen.append(i)
+                seen_rows.add(int(i))
+                chosen.append(int(i))
     i = 0
-    while len(chosen) < limit and i < t.num_rows:
+    while len(chosen) < limit and i < total:
         if i not in seen_rows:
             seen_rows.add(i)
             chosen.append(i)
         i += 1
     chosen.sort()
-    return t.take(pa.array(chosen, pa.int64())).to_pylist() if chosen else []
+    return tables.take(table, chosen).to_pylist() if chosen else []
 
 
 Section = Callable[[Builder], None]

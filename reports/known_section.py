@@ -8,8 +8,6 @@ dropped. Every number is a count over CASE/tables/files with the query that give
 """
 from __future__ import annotations
 
-import pyarrow.compute as pc
-
 from reports import doc
 from reports.case import CaseData
 from reports.query import Counter, Query, eq
@@ -22,20 +20,18 @@ JOIN_KEYS = ("evidence_id", "volume", "inode", "path")
 
 def _known_counts(case: CaseData, table: str) -> dict[str, int] | None:
     """Evidence id -> findings of `table` that lie in files classified known; None when the
-    tables cannot say. One join over all evidence items: per item, it was a filter of the
-    whole table per item and table, twenty times over on a twenty-drive case."""
-    files, t = case.tables.get("files"), case.tables.get(table)
-    if files is None or t is None or "known_status" not in files.column_names or not \
-            all(k in t.column_names for k in JOIN_KEYS):
+    tables cannot say. One join over all evidence items, in DuckDB over the files."""
+    tables = case.tables
+    if not tables.has("files", "known_status", "stream", *JOIN_KEYS) or not tables.has(table, "stream", *JOIN_KEYS):
         return None
-    f = files.filter(pc.fill_null(pc.equal(files.column("known_status"), "known"), False))
-    f = f.filter(pc.is_null(f.column("stream"))).select(list(JOIN_KEYS)).group_by(list(JOIN_KEYS)).aggregate([])
-    rows = t.filter(pc.is_null(t.column("stream"))).select(list(JOIN_KEYS))
-    if rows.num_rows == 0 or f.num_rows == 0:
+    if tables.num_rows(table) == 0 or tables.num_rows("files") == 0:
         return {}
-    joined = rows.join(f, keys=list(JOIN_KEYS), join_type="inner", use_threads=False)
-    per = joined.group_by("evidence_id", use_threads=False).aggregate([("evidence_id", "count")])
-    return dict(zip(per.column("evidence_id").to_pylist(), per.column("evidence_id_count").to_pylist()))
+    keys = ", ".join(JOIN_KEYS)
+    rows = tables.fetch(
+        f"SELECT t.evidence_id, count(*) FROM (SELECT {keys} FROM {tables.ref(table)} WHERE stream IS NULL) t "
+        f"JOIN (SELECT DISTINCT {keys} FROM {tables.ref('files')} WHERE known_status = 'known' AND stream IS NULL) f "
+        f"ON " + " AND ".join(f"t.{k} = f.{k}" for k in JOIN_KEYS) + " GROUP BY t.evidence_id")
+    return {e: int(k) for e, k in rows}
 
 
 def _in_known_files(counts: dict[str, int], table: str, evidence_id: str) -> dict:
@@ -50,10 +46,10 @@ def _in_known_files(counts: dict[str, int], table: str, evidence_id: str) -> dic
 def known_summary(case: CaseData) -> dict:
     """summary.json["known_files"]: per evidence, files by known_status, the modified and notable
     files listed, and each finding table's count of findings in known files."""
-    files = case.tables.get("files")
-    if files is None or "known_status" not in files.column_names:
+    tables = case.tables
+    if not tables.has("files", "known_status"):
         return {"present": False}
-    counter = Counter(case.tables)
+    counter = Counter(tables)
     out: dict = {"present": True, "hash_sets": (case.manifest.get("known_files") or {}).get("hash_sets", []),
                  "evidence": {}}
     known_counts = {name: got for name in case.finding_tables if (got := _known_counts(case, name)) is not None}
@@ -62,11 +58,12 @@ def known_summary(case: CaseData) -> dict:
         ev: dict = {"by_status": {s: counter.counted(Query("files", base + (eq("known_status", s),)))
                                   for s in STATUSES}}
         listed = []
+        cols = ["known_status", "path", "inode", "volume", "known_source", "size", "md5", "sha256", "allocated"]
         for status in LISTED:
-            keep = pc.and_(pc.equal(files.column("evidence_id"), eid),
-                           pc.fill_null(pc.equal(files.column("known_status"), status), False))
-            cols = ["known_status", "path", "inode", "volume", "known_source", "size", "md5", "sha256", "allocated"]
-            listed += files.filter(keep).select(cols).slice(0, MAX_LISTED).to_pylist()
+            positions = [p for (p,) in tables.fetch(
+                f"SELECT file_row_number FROM {tables.ref('files', positions=True)} WHERE evidence_id = ? "
+                f"AND known_status = ? ORDER BY file_row_number LIMIT {MAX_LISTED}", [eid, status])]
+            listed += tables.take("files", positions, cols).to_pylist()
         ev["listed"] = listed
         ev["findings_in_known_files"] = {name: _in_known_files(counts, name, eid)
                                          for name, counts in known_counts.items()}

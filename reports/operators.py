@@ -58,8 +58,9 @@ def _part(kind: str | pa.Array, t: pa.Table, col: str) -> pa.Table:
                      "r": t.column("finding_id").cast(pa.string())})
 
 
-def operator_parts(tables: dict[str, pa.Table | None]) -> list[pa.Table]:
-    """(k, v, e, r) tables for reports.correlate: kind, value, evidence id, finding id."""
+def operator_parts(tables) -> list[pa.Table]:
+    """(k, v, e, r) tables for reports.correlate: kind, value, evidence id, finding id.
+    `tables`: reports.case.Tables; the operator tables are small and read whole."""
     parts: list[pa.Table] = []
     keys = tables.get("ssh_keys")
     if _has(keys, "fingerprint", "kind"):
@@ -102,7 +103,7 @@ def _iso(value) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def link_details(tables: dict[str, pa.Table | None], corr: pa.Table,
+def link_details(tables, corr: pa.Table,
                  timeline_times: Callable[[list[str]], dict[str, str]] | None = None) -> list[dict]:
     """For each operator link in `corr`: per evidence item, the first and last time and findings.
 
@@ -176,15 +177,19 @@ def _row_counts(kind: str, row: dict) -> bool:
     return True
 
 
-def _file_mtimes(tables: dict[str, pa.Table | None], paths: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    files = tables.get("files")
-    if not paths or not _has(files, "mtime", "path", "evidence_id"):
+def _file_mtimes(tables, paths: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(evidence id, path) -> files.mtime of the last files row with that name (DuckDB over
+    the files table: only the rows asked for are read)."""
+    if not paths or not tables.num_rows("files") or not tables.has("files", "mtime", "path", "evidence_id"):
         return {}
-    keys = pc.binary_join_element_wise(files.column("evidence_id"), files.column("path"), "\x00")
-    wanted = pa.array(sorted(f"{e}\x00{p}" for e, p in paths), pa.string())
-    picked = files.filter(pc.fill_null(pc.is_in(keys, value_set=wanted), False)).select(["evidence_id", "path", "mtime"])
+    wanted = sorted(paths)
+    got = tables.sql(
+        f"SELECT f.evidence_id, f.path, f.mtime FROM {tables.ref('files', positions=True)} f "
+        f"SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS e, unnest(?::VARCHAR[]) AS p) w "
+        f"ON f.evidence_id = w.e AND f.path = w.p WHERE f.mtime IS NOT NULL ORDER BY f.file_row_number",
+        [[e for e, _ in wanted], [p for _, p in wanted]])
     out = {}
-    for e, p, m in zip(*(picked.column(c).to_pylist() for c in ("evidence_id", "path", "mtime"))):
+    for e, p, m in zip(*(got.column(c).to_pylist() for c in ("evidence_id", "path", "mtime"))):
         if m is not None:
             out[(e, p)] = _iso(m)
     return out

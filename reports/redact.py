@@ -56,7 +56,10 @@ class Redactor:
 
     salt: bytes
     reveal: bool = False
-    known: frozenset[str] = frozenset()  # secret values of this case, to scrub from free text
+    # secret values of this case, to scrub from free text: a set, or a lookup with
+    # `starting_with(prefixes)` and `holding_mask()` (reports.render.KnownSecrets) for a case
+    # whose secrets are too many to hold
+    known: frozenset[str] | object = frozenset()
 
     def tag(self, secret: str) -> str:
         """Salted hash: equal secrets give equal tags within one case only."""
@@ -102,7 +105,15 @@ class Redactor:
         """Known secrets that occur in `text`, longest first (so a secret containing another
         is removed whole), found through an index of their first characters: one dict lookup
         per position instead of one substring search per known secret."""
-        by_prefix, with_mask = self._scrub_index
+        if isinstance(self.known, (frozenset, set)):
+            by_prefix, with_mask = self._scrub_index
+        else:  # a lookup over the case's tables (reports.render.KnownSecrets): asked per text
+            windows = sorted({text[i:i + MIN_SCRUB_LENGTH] for i in range(len(text) - MIN_SCRUB_LENGTH + 1)})
+            by_prefix = {}
+            for value in self.known.starting_with(windows) if windows else ():
+                if len(value) >= MIN_SCRUB_LENGTH:
+                    by_prefix.setdefault(value[:MIN_SCRUB_LENGTH], []).append(value)
+            with_mask = self.known.holding_mask()
         found: set[str] = set()
         for i in range(len(text) - MIN_SCRUB_LENGTH + 1):
             for value in by_prefix.get(text[i:i + MIN_SCRUB_LENGTH], ()):

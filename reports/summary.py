@@ -7,7 +7,6 @@ numbers the tables cannot give (byte accounting) cite the manifest key they come
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from reports.bounds import bounds_section
 from reports.case import CaseData
@@ -47,38 +46,26 @@ MAX_LISTED = 1000
 MAX_CATEGORIES = 200
 
 
-def _values(table: pa.Table | None, column: str) -> list:
-    if table is None or column not in table.column_names or table.num_rows == 0:
-        return []
-    typ = table.schema.field(column).type
-    col = table.column(column)
-    if pa.types.is_list(typ) and pa.types.is_string(typ.value_type):
-        col, typ = pc.list_flatten(col), typ.value_type
-    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_boolean(typ)):
-        return []
-    uniq = pc.unique(col).drop_null().to_pylist()
-    return sorted(uniq, key=lambda v: (str(type(v)), v))[:MAX_CATEGORIES]
-
-
 def _table_section(case: CaseData, counter: Counter, name: str, base: tuple[Cond, ...]) -> dict:
-    table = case.tables.get(name)
+    tables = case.tables
+    present = tables.present(name)
     scope = FINDING_SCOPE.get(name, ())
-    if table is not None and all(c.column in table.column_names for c in scope):
+    if present and tables.has(name, *(c.column for c in scope)):
         base = base + scope
-    out: dict = {"present": table is not None, "total": counter.counted(Query(name, base))}
+    out: dict = {"present": present, "total": counter.counted(Query(name, base))}
     for cols in DISTINCT.get(name, ()):
-        if table is not None and all(c in table.column_names for c in cols):
+        if present and tables.has(name, *cols):
             out["distinct_" + "_".join(cols)] = counter.counted(Query(name, base, cols))
     for column in CATEGORY_COLUMNS:
-        values = _values(counter.rows(Query(name, base), [column]), column)
-        if values:
-            is_list = pa.types.is_list(table.schema.field(column).type)
-            out["by_" + column] = {str(v).lower() if isinstance(v, bool) else v:
-                                   counter.counted(Query(name, base + (Cond(column, "has", v) if is_list else eq(column, v),)))
-                                   for v in values}
+        # one GROUP BY per column: the count of each value is the query `base and column = value`
+        tally = counter.tally(Query(name, base), column, MAX_CATEGORIES)
+        if tally:
+            is_list = pa.types.is_list(tables.schema(name).field(column).type)
+            out["by_" + column] = {str(v).lower() if isinstance(v, bool) else v: {
+                "value": k, "query": Query(name, base + (Cond(column, "has", v) if is_list else eq(column, v),)).text(),
+                "table": name} for v, k in tally}
     for key, (conds, distinct) in SPECIAL.get(name, {}).items():
-        if table is not None and all(c.column in table.column_names for c in conds) and \
-                all(c in table.column_names for c in distinct):
+        if present and tables.has(name, *(c.column for c in conds)) and tables.has(name, *distinct):
             out[key] = counter.counted(Query(name, base + conds, distinct))
     return out
 
@@ -121,13 +108,17 @@ HARVEST_ORDER = (("addresses", "descending"), ("unique", "descending"), ("path",
 
 def _harvest_lists(case: CaseData, counter: Counter, evidence_id: str) -> dict:
     """The evidence item's harvest lists, largest first (by address count), at most MAX_LISTED."""
-    table = case.tables.get("harvest_lists")
+    tables = case.tables
     rows = []
-    if table is not None and table.num_rows:
-        picked = table.filter(pc.equal(table.column("evidence_id"), evidence_id))
-        cols = [c for c in ("finding_id", "path", "member", "inode", "addresses", "unique") if c in picked.column_names]
-        order = [(c, how) for c, how in HARVEST_ORDER if c in cols]
-        rows = picked.select(cols).sort_by(order).slice(0, MAX_LISTED).to_pylist()
+    if tables.num_rows("harvest_lists"):
+        have = tables.columns("harvest_lists")
+        cols = [c for c in ("finding_id", "path", "member", "inode", "addresses", "unique") if c in have]
+        order = ", ".join(f'"{c}" {"DESC" if how == "descending" else "ASC"} NULLS LAST'
+                          for c, how in HARVEST_ORDER if c in cols)
+        positions = [p for (p,) in tables.fetch(
+            f"SELECT file_row_number FROM {tables.ref('harvest_lists', positions=True)} WHERE evidence_id = ? "
+            f"ORDER BY {order + ', ' if order else ''}file_row_number LIMIT {MAX_LISTED}", [evidence_id])]
+        rows = tables.take("harvest_lists", positions, cols).to_pylist()
     q = Query("harvest_lists", (eq("evidence_id", evidence_id),))
     return {"listed": rows, "order": "addresses, largest first", "total": counter.counted(q),
             "addresses": counter.counted(Query(q.table, q.where, total="addresses")), "query": q.text()}
@@ -135,19 +126,21 @@ def _harvest_lists(case: CaseData, counter: Counter, evidence_id: str) -> dict:
 
 def _installed_software(case: CaseData, counter: Counter, evidence_id: str) -> dict:
     """Hits of `software` YARA rules, per rule: how many files, a few of their paths."""
-    table = case.tables.get("yara")
+    tables = case.tables
     out: dict = {"rules": []}
-    if table is None or "tags" not in table.column_names or table.num_rows == 0:
+    if not tables.has("yara", "tags", "rule", "path", "evidence_id") or tables.num_rows("yara") == 0:
         return out
     base = (eq("evidence_id", evidence_id), Cond("tags", "has", SOFTWARE_TAG))
-    hits = counter.rows(Query("yara", base), ["rule", "path"])
-    if hits is None or hits.num_rows == 0:
-        return out
-    for rule in sorted(set(hits.column("rule").to_pylist())):
+    rules = tables.fetch(f"SELECT DISTINCT rule FROM {tables.ref('yara')} WHERE evidence_id = ? AND "
+                         f"coalesce(list_contains(tags, ?), false) AND rule IS NOT NULL ORDER BY rule",
+                         [evidence_id, SOFTWARE_TAG])
+    for (rule,) in rules:
         q = Query("yara", base + (eq("rule", rule),), ("path",))
-        paths = sorted({p for r, p in zip(hits.column("rule").to_pylist(), hits.column("path").to_pylist())
-                        if r == rule and p is not None})
-        out["rules"].append({"rule": rule, "files": counter.counted(q), "paths": paths[:10]})
+        paths = [p for (p,) in tables.fetch(
+            f"SELECT DISTINCT path FROM {tables.ref('yara')} WHERE evidence_id = ? AND "
+            f"coalesce(list_contains(tags, ?), false) AND rule = ? AND path IS NOT NULL ORDER BY path LIMIT 10",
+            [evidence_id, SOFTWARE_TAG, rule])]
+        out["rules"].append({"rule": rule, "files": counter.counted(q), "paths": paths})
     return out
 
 
