@@ -55,6 +55,7 @@ def _prepare_out(out: Path, case: Path) -> Path:
 
 def export_case(case: Path, manifest: dict, fmt: str, out: Path, tables: list[str] | None = None,
                 reveal_secrets: bool = False) -> list[Path]:
+    from caseformat.duckcase import scratch_dir
     from exports.sql import connect
 
     writer, needs = _formats()[fmt]
@@ -68,10 +69,12 @@ def export_case(case: Path, manifest: dict, fmt: str, out: Path, tables: list[st
         raise ExportError(f"the case has no {missing[0]} table, which a {fmt} export needs")
     chosen = frozenset(tables) if tables else frozenset(paths)
     out = _prepare_out(out, case)
-    con = connect(case, manifest)
-    ctx = ExportContext(con, case, manifest, out, chosen, paths, reveal_secrets,
-                        str((manifest.get("tool") or {}).get("version") or _version()))
-    written = writer(ctx)
+    with scratch_dir(None, ".seized-export-tmp-") as scratch:  # DuckDB's spill, outside the case
+        con = connect(case, manifest, scratch)
+        ctx = ExportContext(con, case, manifest, out, chosen, paths, reveal_secrets,
+                            str((manifest.get("tool") or {}).get("version") or _version()))
+        written = writer(ctx)
+        con.close()
     record(case, fmt, out, written, ctx)
     return written
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
+from caseformat.duckcase import MEMORY_LIMIT
 from caseformat.schema import PROVENANCE
 from reports.casedir import open_case, table_paths
 
@@ -27,13 +28,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect(case: Path, manifest: dict | None = None):
-    """An in-memory DuckDB connection with the case's tables as views (read-only)."""
+def connect(case: Path, manifest: dict | None = None, temp_directory: Path | None = None):
+    """An in-memory DuckDB connection with the case's tables as views (read-only).
+
+    It stays under the report's memory limit (caseformat.duckcase.MEMORY_LIMIT) and, given a
+    `temp_directory` (a folder the caller made and removes: caseformat.duckcase.scratch_dir),
+    spills a large GROUP BY or sort there instead of taking the machine's memory; both are set
+    before the configuration is locked (DuckDB's own spill files are not external access)."""
     import duckdb
 
     case = Path(case)
     manifest = manifest if manifest is not None else open_case(case)
     con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    if temp_directory is not None:
+        con.execute("SET temp_directory = '" + str(temp_directory).replace("'", "''") + "'")
     finding_tables = []
     for name, path in table_paths(case, manifest).items():
         dataset = ds.dataset(path, format="parquet")

@@ -364,12 +364,20 @@ def query(case, sql, as_csv, as_json, debug) -> None:
       seized query /cases/rustock "SELECT domain, count(*) n FROM emails GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
       seized query /cases/rustock "SELECT * FROM findings WHERE path LIKE '%/tmp/%'" --csv > tmp.csv
     """
-    from exports import output
-    from exports.sql import QueryError, connect, run_query
+    from caseformat.duckcase import scratch_dir
+    from exports.sql import connect
 
     if as_csv and as_json:
         _fail("--csv and --json are exclusive")
-    con = connect(case, _open_case(case))
+    manifest = _open_case(case)
+    with scratch_dir(None, ".seized-query-tmp-") as scratch:  # DuckDB's spill: never in the case
+        _query(connect(case, manifest, scratch), sql, as_csv, as_json)
+
+
+def _query(con, sql: str, as_csv: bool, as_json: bool) -> None:
+    from exports import output
+    from exports.sql import QueryError, run_query
+
     try:
         result = run_query(con, sql)
         if result is None:

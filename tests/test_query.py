@@ -87,3 +87,29 @@ def test_read_only_and_bad_queries_are_one_line_exit_2(demo_case, tmp_path):
         assert "Traceback" not in proc.stderr
     assert not target.exists()
     assert _snapshot(demo_case) == before
+
+
+def test_a_query_larger_than_memory_spills_outside_the_case(demo_case, tmp_path):
+    """The connection keeps the report's memory limit and spills into the folder it is given
+    (seized query and export give a fresh temporary one, removed afterwards), so a GROUP BY
+    over tens of millions of addresses cannot take the machine's memory, and the case is untouched."""
+    from caseformat.duckcase import MEMORY_LIMIT, scratch_dir
+    from exports.sql import connect
+
+    before = _snapshot(demo_case)
+    with scratch_dir(None, ".seized-query-tmp-") as scratch:
+        assert not scratch.is_relative_to(demo_case)
+        con = connect(demo_case, None, scratch)
+        limit, temp = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        assert temp == str(scratch)
+        import duckdb
+
+        reference = duckdb.connect(":memory:")
+        reference.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        assert limit == reference.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        # the views still answer as pyarrow does
+        (n,) = con.execute("SELECT count(DISTINCT address || domain) FROM emails").fetchone()
+        assert n == len(set(zip(*[read_table(demo_case, "emails").column(c).to_pylist() for c in ("address", "domain")])))
+        con.close()
+    assert not scratch.exists()
+    assert _snapshot(demo_case) == before
