@@ -10,6 +10,7 @@ from collections import Counter
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from tests import imaging, oracle
+from tests import cli_server, imaging, oracle
 
 pytest_plugins = ("tests.democase",)  # the demo case fixtures, built once per session
 
@@ -48,11 +49,27 @@ os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "
 
 
 def run_seized(*args: str | os.PathLike[str], timeout: float = SCAN_TIMEOUT,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m seized ARGS...` in a child process, output captured as text."""
-    return subprocess.run([sys.executable, "-m", "seized", *map(os.fspath, args)], capture_output=True,
-                          text=True, errors="replace", timeout=timeout, cwd=cwd or REPO,
-                          stdin=subprocess.DEVNULL)
+               cwd: Path | None = None, fresh: bool = False) -> subprocess.CompletedProcess[str]:
+    """`python -m seized ARGS...` in a child process, output captured as text.
+
+    The child is forked from a server that has imported seized once (tests/cli_server.py): a
+    process of its own with its own exit status, stdout and stderr, without a CPU second of
+    imports per run. A fresh interpreter instead when the test changed the environment, or
+    for every run with SEIZED_TEST_FRESH_CLI=1, and with `fresh`."""
+    argv = [os.fspath(a) for a in args]
+    if fresh or not cli_server.SERVER.usable():
+        return subprocess.run([sys.executable, "-m", "seized", *argv], capture_output=True,
+                              text=True, errors="replace", timeout=timeout, cwd=cwd or REPO,
+                              stdin=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="seized-cli-") as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        code = cli_server.SERVER.run(argv, timeout, cwd or REPO, out, err)
+        return subprocess.CompletedProcess([sys.executable, "-m", "seized", *argv], code, _text(out), _text(err))
+
+
+def _text(path: Path) -> str:
+    """A child's output as subprocess.run(text=True) gives it (universal newlines)."""
+    return path.read_bytes().decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_table(case: Path, name: str) -> pa.Table:
@@ -298,7 +315,7 @@ class ScanCache:
 def seized_cli() -> None:
     """Fail (never skip) when `seized scan` cannot even print its help: a broken import must
     turn the run red, not quietly skip every scan test."""
-    proc = run_seized("scan", "--help", timeout=120)
+    proc = run_seized("scan", "--help", timeout=120, fresh=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         pytest.fail(f"`python -m seized scan --help` fails: {last}")
