@@ -14,10 +14,10 @@ the test reads its exit status, stdout and stderr as from any child. What differ
 interpreter is only what importing does once: a module's import-time warnings and failures,
 and the modules a command happens to import. Tests of those keep a fresh process:
 `seized_cli` (conftest), `hostile.run_measured` (memory of the process tree), and every test
-that starts `python -m seized` itself (signals, namespaces, environment). `run_seized` starts a
-fresh process too whenever the test's environment differs from the one this server started
-with (libraries read variables as they are imported), and for every run when
-SEIZED_TEST_FRESH_CLI=1 (the suite the old way).
+that starts `python -m seized` itself (signals, namespaces, environment). When the test's
+environment differs from the one the server started with, the server is started again with
+it (libraries read some variables as they are imported). SEIZED_TEST_FRESH_CLI=1 makes
+`run_seized` start a fresh interpreter for every run (the suite the old way).
 
 The protocol, one JSON object a line on a pipe each way: request
 {"args", "cwd", "env", "stdout", "stderr"}; replies {"pid"} once the child is forked, then
@@ -123,20 +123,28 @@ class CliServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._env: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._registered = False
 
-    def usable(self) -> bool:
-        """False when this run needs a fresh interpreter (see the module docstring)."""
-        if os.environ.get(FRESH_ENV) == "1":
-            return False
-        return self._proc is None or _env_key(dict(os.environ)) == self._env
+    @staticmethod
+    def usable() -> bool:
+        """False when every run is to be a fresh interpreter (SEIZED_TEST_FRESH_CLI=1)."""
+        return os.environ.get(FRESH_ENV) != "1"
 
     def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is not None and _env_key(dict(os.environ)) != self._env:
+            self.stop()  # imported under another environment
         if self._proc is None or self._proc.poll() is not None:
             self._env = _env_key(dict(os.environ))
             self._proc = subprocess.Popen([sys.executable, "-m", "tests.cli_server"], cwd=REPO,
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-            atexit.register(self.stop)
+            if not self._registered:
+                atexit.register(self.stop)
+                self._registered = True
         return self._proc
+
+    def started_with(self) -> dict[str, str] | None:
+        """The environment the running server was started with (None: not running)."""
+        return None if self._proc is None else dict(self._env)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

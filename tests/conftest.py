@@ -45,6 +45,35 @@ os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "
 
 
 # ---------------------------------------------------------------------------------------------
+# Which pytest-xdist worker runs what (`make test-fast`: -n 2 --dist loadfile)
+
+# Test files that share a costly session build run on the same worker, so that it is built
+# once, not once per worker; every other file is a unit of its own, as --dist loadfile makes it.
+# (Through the scheduler: the xdist_group marks of --dist loadgroup are silently ignored with
+# pytest 9.2, pytest-xdist issue 1386.)
+SHARED_BUILDS = {
+    "knownsystem": ("test_known_clean_system.py", "test_known_hashsets.py", "test_known_merged_usr.py",
+                    "test_known_modified.py", "test_known_var_partition.py"),  # tests/knownsystem.py
+    "democase": ("test_case_directory.py", "test_exports.py", "test_query.py", "test_declaration.py",
+                 "test_damaged_media.py", "test_progress.py", "test_locked_down.py"),  # tests/democase.py
+}
+_GROUP_OF = {name: group for group, names in SHARED_BUILDS.items() for name in names}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return _GROUP_OF.get(file.rsplit("/", 1)[-1], file)
+
+    return SharedBuildScheduling(config, log)
+
+
+# ---------------------------------------------------------------------------------------------
 # Helpers (importable: `from tests.conftest import run_seized, read_table`)
 
 
@@ -54,8 +83,8 @@ def run_seized(*args: str | os.PathLike[str], timeout: float = SCAN_TIMEOUT,
 
     The child is forked from a server that has imported seized once (tests/cli_server.py): a
     process of its own with its own exit status, stdout and stderr, without a CPU second of
-    imports per run. A fresh interpreter instead when the test changed the environment, or
-    for every run with SEIZED_TEST_FRESH_CLI=1, and with `fresh`."""
+    imports per run. A fresh interpreter instead with `fresh`, or for every run with
+    SEIZED_TEST_FRESH_CLI=1."""
     argv = [os.fspath(a) for a in args]
     if fresh or not cli_server.SERVER.usable():
         return subprocess.run([sys.executable, "-m", "seized", *argv], capture_output=True,
@@ -291,18 +320,23 @@ def e01_image(images_root: Path, ext4_image: Path) -> Built:
 
 
 class ScanCache:
-    """Each (name -> images) scanned once per session into its own case directory."""
+    """Each (name -> images) scanned once per session into its own case directory.
+
+    In process (--workers 0) unless `workers` says otherwise: these cases are compared with
+    fls/icat and the builders' truth, which Dask does not change (that its output equals the
+    in-process one is tests/test_pipeline_determinism.py's); the large images keep the
+    default local cluster."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
         self._cases: dict[str, Path] = {}
         self._failed: dict[str, str] = {}
 
-    def case(self, name: str, *images: Path) -> Path:
+    def case(self, name: str, *images: Path, workers: str | None = "0") -> Path:
         if name not in self._cases:
             self._cases[name] = self._root / name
             try:
-                scan_ok(self._root / name, *images)
+                scan_ok(self._root / name, *images, extra=("--workers", workers) if workers is not None else ())
             except BaseException as exc:  # do not rerun a failing scan for every test using it
                 self._failed[name] = str(exc)
                 raise
