@@ -62,7 +62,6 @@ def _clean_tree(base: Path) -> Path:
 
 
 def _scan(image: Path, case: Path, *extra: str | Path) -> None:
-    os.environ["SEIZED_CACHE_DIR"] = str(image.parent.parent / "hashset-cache")  # not the user's ~/.cache
     proc = run_seized("scan", image, "-o", case, *SCAN_ARGS, *map(str, extra))
     assert proc.returncode == 0, proc.stderr[-2000:]
 

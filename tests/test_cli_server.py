@@ -68,9 +68,15 @@ def test_timeout_kills_the_run(image: Path, tmp_path: Path, monkeypatch: pytest.
     assert run_seized("--version").returncode == 0
 
 
-def test_a_changed_environment_restarts_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    run_seized("--version")
-    monkeypatch.setenv("SEIZED_TEST_SOMETHING", "1")
-    served, fresh = _both("scan", "--help")
-    _same(served, fresh)
-    assert cli_server.SERVER.started_with()["SEIZED_TEST_SOMETHING"] == "1"
+def test_a_changed_environment_restarts_the_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server = cli_server.CliServer()  # not the session's, which would start again twice
+    try:
+        args = ["scan", "--help"]
+        assert server.run(args, 60, tmp_path, tmp_path / "out-1", tmp_path / "err-1") == 0
+        first = server.started_with()
+        monkeypatch.setenv("SEIZED_TEST_SOMETHING", "1")
+        assert server.run(args, 60, tmp_path, tmp_path / "out-2", tmp_path / "err-2") == 0
+        assert "SEIZED_TEST_SOMETHING" not in first and server.started_with()["SEIZED_TEST_SOMETHING"] == "1"
+        assert (tmp_path / "out-1").read_bytes() == (tmp_path / "out-2").read_bytes() != b""
+    finally:
+        server.stop()

@@ -146,7 +146,6 @@ def test_raw_evidence_hashes(ext4_image: Path, foundation: Path) -> None:
     assert ev["stored_md5"] is None and ev["verified"] is None
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 @pytest.mark.parametrize("style", ["000", "001", "aa"])
 def test_split_raw_equals_raw(style: str, split_images: dict[str, Built], ext4_image: Path,
                               scans: ScanCache, foundation: Path) -> None:
@@ -161,7 +160,6 @@ def test_split_raw_equals_raw(style: str, split_images: dict[str, Built], ext4_i
                                                                 EVIDENCE_LEVEL)
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_e01_equals_raw_and_verifies(e01_image: Built, ext4_image: Path, scans: ScanCache,
                                      foundation: Path) -> None:
     case = scans.case("e01", *e01_image.scan_paths)
@@ -224,7 +222,6 @@ def test_bad_input_is_one_line(kind: str, e01_image: Built, tmp_path: Path, seiz
     assert bad.name in lines[0] and lines[0].startswith("seized: error:"), lines[0]
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_good_and_bad_scans_the_good_one(ext4_image: Path, tmp_path: Path, seized_cli: None) -> None:
     bogus = tmp_path / "in" / "bogus.raw"  # the case directory may not lie in an evidence folder
     bogus.parent.mkdir()
@@ -239,7 +236,6 @@ def test_good_and_bad_scans_the_good_one(ext4_image: Path, tmp_path: Path, seize
     assert {r["evidence_id"] for r in files_of(case)} == {ev[0]["evidence_id"]}
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_scan_leaves_evidence_untouched(ext4_image: Path, tmp_path: Path, seized_cli: None) -> None:
     home = tmp_path / "evidence"
     home.mkdir()
