@@ -54,15 +54,13 @@ def _found_at_offsets(case: Path, image: Path) -> set[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, demo_image: Path):
-    """The demo image (bench.demo_image), its planted truth and a scan of it intact."""
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_image: Path, demo_case: Path):
+    """The demo image (bench.demo_image, the session's: only read and copied here), its planted
+    truth and the addresses the session's scan of it intact (tests/democase.py) found at their
+    image offsets."""
     root = tmp_path_factory.mktemp("damaged-demo")
-    image = root / "intact" / "demo.img"
-    image.parent.mkdir()
-    shutil.copyfile(demo_image, image)
     planted = json.loads((demo_image.parent / "planted.json").read_text())
-    case = _scan(image, root / "case-intact")
-    return root, image, planted, _found_at_offsets(case, image)
+    return root, demo_image, planted, _found_at_offsets(demo_case, demo_image)
 
 
 def test_gpt_and_its_backup_zeroed(demo) -> None:
