@@ -10,6 +10,7 @@ from collections import Counter
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from tests import imaging, oracle
+from tests import cli_server, imaging, oracle
 
 pytest_plugins = ("tests.democase",)  # the demo case fixtures, built once per session
 
@@ -44,15 +45,80 @@ os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "
 
 
 # ---------------------------------------------------------------------------------------------
+# Which pytest-xdist worker runs what (`make test-fast`: -n 2 --dist loadfile)
+
+# Test files that share a costly session build run on the same worker, so that it is built
+# once, not once per worker; every other file is a unit of its own, as --dist loadfile makes it.
+# (Through the scheduler: the xdist_group marks of --dist loadgroup are silently ignored with
+# pytest 9.2, pytest-xdist issue 1386.)
+SHARED_BUILDS = {
+    "knownsystem": ("test_known_clean_system.py", "test_known_hashsets.py", "test_known_merged_usr.py",
+                    "test_known_modified.py", "test_known_var_partition.py"),  # tests/knownsystem.py
+    "democase": ("test_case_directory.py", "test_exports.py", "test_query.py", "test_declaration.py",
+                 "test_damaged_media.py", "test_progress.py", "test_locked_down.py"),  # tests/democase.py
+}
+_GROUP_OF = {name: group for group, names in SHARED_BUILDS.items() for name in names}
+# The units with the most CPU seconds (measured), handed out first so that neither worker is left
+# alone with one at the end; the rest follow in collection order.
+HEAVY_FIRST = ("democase", "knownsystem", "tests/test_reliability_filesystems.py", "tests/test_foundation_oracle.py",
+               "tests/test_operator_robustness.py", "tests/test_reports.py", "tests/test_reliability_faults.py",
+               "tests/test_pipeline_content.py", "tests/test_integrity.py")
+
+
+def _unit(nodeid: str) -> str:
+    file = nodeid.split("::", 1)[0]
+    return _GROUP_OF.get(file.rsplit("/", 1)[-1], file)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def __init__(self, config: pytest.Config, log=None) -> None:
+            super().__init__(config, log)
+            config.option.loadscopereorder = False  # the order is the workers' collection order (below)
+
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return SharedBuildScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: the HEAVY_FIRST units first (a stable sort: a file's tests keep their order)."""
+    if hasattr(config, "workerinput"):
+        rank = {unit: i for i, unit in enumerate(HEAVY_FIRST)}
+        items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(rank)))
+
+
+# ---------------------------------------------------------------------------------------------
 # Helpers (importable: `from tests.conftest import run_seized, read_table`)
 
 
 def run_seized(*args: str | os.PathLike[str], timeout: float = SCAN_TIMEOUT,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m seized ARGS...` in a child process, output captured as text."""
-    return subprocess.run([sys.executable, "-m", "seized", *map(os.fspath, args)], capture_output=True,
-                          text=True, errors="replace", timeout=timeout, cwd=cwd or REPO,
-                          stdin=subprocess.DEVNULL)
+               cwd: Path | None = None, fresh: bool = False) -> subprocess.CompletedProcess[str]:
+    """`python -m seized ARGS...` in a child process, output captured as text.
+
+    The child is forked from a server that has imported seized once (tests/cli_server.py): a
+    process of its own with its own exit status, stdout and stderr, without a CPU second of
+    imports per run. A fresh interpreter instead with `fresh`, or for every run with
+    SEIZED_TEST_FRESH_CLI=1."""
+    argv = [os.fspath(a) for a in args]
+    if fresh or not cli_server.SERVER.usable():
+        return subprocess.run([sys.executable, "-m", "seized", *argv], capture_output=True,
+                              text=True, errors="replace", timeout=timeout, cwd=cwd or REPO,
+                              stdin=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory(prefix="seized-cli-") as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        code = cli_server.SERVER.run(argv, timeout, cwd or REPO, out, err)
+        return subprocess.CompletedProcess([sys.executable, "-m", "seized", *argv], code, _text(out), _text(err))
+
+
+def _text(path: Path) -> str:
+    """A child's output as subprocess.run(text=True) gives it (universal newlines)."""
+    return path.read_bytes().decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_table(case: Path, name: str) -> pa.Table:
@@ -195,6 +261,14 @@ def corpus() -> Path:
     return CORPUS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def hash_set_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every scan's hash-set cache in the session's tmp dir, not the user's ~/.cache. Set once,
+    before the first CLI run, so the tests' CLI server starts under it (and stays up)."""
+    os.environ["SEIZED_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "hashset-cache")
+    return Path(os.environ["SEIZED_CACHE_DIR"])
+
+
 @pytest.fixture(scope="session")
 def images_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("images")
@@ -274,18 +348,23 @@ def e01_image(images_root: Path, ext4_image: Path) -> Built:
 
 
 class ScanCache:
-    """Each (name -> images) scanned once per session into its own case directory."""
+    """Each (name -> images) scanned once per session into its own case directory.
+
+    In process (--workers 0) unless `workers` says otherwise: these cases are compared with
+    fls/icat and the builders' truth, which Dask does not change (that its output equals the
+    in-process one is tests/test_pipeline_determinism.py's); the large images keep the
+    default local cluster."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
         self._cases: dict[str, Path] = {}
         self._failed: dict[str, str] = {}
 
-    def case(self, name: str, *images: Path) -> Path:
+    def case(self, name: str, *images: Path, workers: str | None = "0") -> Path:
         if name not in self._cases:
             self._cases[name] = self._root / name
             try:
-                scan_ok(self._root / name, *images)
+                scan_ok(self._root / name, *images, extra=("--workers", workers) if workers is not None else ())
             except BaseException as exc:  # do not rerun a failing scan for every test using it
                 self._failed[name] = str(exc)
                 raise
@@ -298,7 +377,7 @@ class ScanCache:
 def seized_cli() -> None:
     """Fail (never skip) when `seized scan` cannot even print its help: a broken import must
     turn the run red, not quietly skip every scan test."""
-    proc = run_seized("scan", "--help", timeout=120)
+    proc = run_seized("scan", "--help", timeout=120, fresh=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         pytest.fail(f"`python -m seized scan --help` fails: {last}")

@@ -21,5 +21,9 @@ def demo_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_case(demo_image: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scanned case of the demo image (2 workers, no report). Tests must not change it."""
-    return scan_ok(tmp_path_factory.mktemp("demo-case") / "case", demo_image, extra=("--workers", "2"))
+    """A scanned case of the demo image (in process, no report). Tests must not change it.
+
+    In process (--workers 0): its users read the tables, export and query them; that Dask
+    gives the same bytes is tests/test_pipeline_determinism.py's, and test_locked_down.py
+    compares its own 2-worker scans with this case."""
+    return scan_ok(tmp_path_factory.mktemp("demo-case") / "case", demo_image, extra=("--workers", "0"))

@@ -30,7 +30,8 @@ NOTABLE_LIST_FILE = "/var/tmp/.x/kelihos.exe"
 NOTABLE_RDS_FILE = "/var/tmp/.x/harnig.exe"
 KNOWN_SET_FILE = "/etc/hostname"
 MERGED_CHANGED = "/usr/sbin/ldconfig"  # dpkg (libc-bin) says /sbin/ldconfig
-SCAN_ARGS = ("--workers", "1", "--no-default-rules", "--no-unallocated", "--no-containers")
+# in process: what is checked is the classification, not Dask (tests/test_pipeline_determinism.py)
+SCAN_ARGS = ("--workers", "0", "--no-default-rules", "--no-unallocated", "--no-containers")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,6 @@ def _clean_tree(base: Path) -> Path:
 
 
 def _scan(image: Path, case: Path, *extra: str | Path) -> None:
-    os.environ["SEIZED_CACHE_DIR"] = str(image.parent.parent / "hashset-cache")  # not the user's ~/.cache
     proc = run_seized("scan", image, "-o", case, *SCAN_ARGS, *map(str, extra))
     assert proc.returncode == 0, proc.stderr[-2000:]
 

@@ -27,7 +27,7 @@ import pytest
 from ingest import containers
 from ingest.units import REGION_CHUNK
 from tests import imaging
-from tests.conftest import REPO, TREES
+from tests.conftest import REPO, TREES, run_seized  # run_seized: a child of tests/cli_server.py
 
 MIB = imaging.MIB
 DASK = Path(sys.executable).with_name("dask")
@@ -317,8 +317,7 @@ class Scan:
 
 def run_scan(case: Path, *args: str | os.PathLike[str], timeout: float = 300) -> Scan:
     start = time.monotonic()
-    proc = subprocess.run(seized_argv("scan", *args, "-o", case, "--no-report"), capture_output=True, text=True,
-                          errors="replace", timeout=timeout, cwd=REPO, stdin=subprocess.DEVNULL)
+    proc = run_seized("scan", *args, "-o", case, "--no-report", timeout=timeout, cwd=REPO)
     return Scan(case, proc.returncode, proc.stdout + proc.stderr, proc.stderr, time.monotonic() - start)
 
 

@@ -61,7 +61,6 @@ def test_verify_without_images_says_what_it_did_not_check(case: Path) -> None:
     assert "1 evidence image match" in full.stdout and "NOT" not in full.stdout, full.stdout
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_reveal_secrets_writes_the_working_copy_only(case: Path, tmp_path: Path) -> None:
     work = tmp_path / "case"
     shutil.copytree(case, work)

@@ -54,19 +54,15 @@ def _found_at_offsets(case: Path, image: Path) -> set[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    """The demo image (bench.demo_image), its planted truth and a scan of it intact."""
-    from bench.demo_image import build
-
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_image: Path, demo_case: Path):
+    """The demo image (bench.demo_image, the session's: only read and copied here), its planted
+    truth and the addresses the session's scan of it intact (tests/democase.py) found at their
+    image offsets."""
     root = tmp_path_factory.mktemp("damaged-demo")
-    image = root / "intact" / "demo.img"
-    build(image)
-    planted = json.loads((image.parent / "planted.json").read_text())
-    case = _scan(image, root / "case-intact")
-    return root, image, planted, _found_at_offsets(case, image)
+    planted = json.loads((demo_image.parent / "planted.json").read_text())
+    return root, demo_image, planted, _found_at_offsets(demo_case, demo_image)
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_gpt_and_its_backup_zeroed(demo) -> None:
     root, intact, planted, intact_found = demo
     image = root / "wiped" / "demo.img"
@@ -151,7 +147,6 @@ def test_ext4_primary_superblock_zeroed_opened_through_its_backup(tmp_path: Path
     assert imaging.sniff_fs(ext4) == "ext"  # the source was never touched; the copy was damaged
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_truncated_in_the_middle(demo) -> None:
     root, intact, planted, intact_found = demo
     cut = 20 * MIB  # inside the ext4 partition (1 MiB .. 25 MiB); the FAT32 partition is gone

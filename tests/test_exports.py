@@ -108,8 +108,7 @@ def test_bodyfile_gives_the_same_mactime_timeline_as_fls(case, demo_image, tmp_p
     assert ours == theirs
 
 
-@pytest.mark.slow
-@pytest.mark.slow
+@pytest.mark.slow  # case_validate (case-utils) loads the CASE/UCO ontologies: tens of CPU s
 def test_case_uco_passes_case_validate_offline(case, tmp_path):
     validate = Path(sys.executable).with_name("case_validate")
     if not validate.exists():
@@ -127,7 +126,7 @@ def test_case_uco_passes_case_validate_offline(case, tmp_path):
     assert "Conforms: True" in proc.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # not a large image: ~20 CPU s exporting every demo table; left out of test-fast for time
 def test_csv_and_jsonl_redact_secrets_unless_revealed(case, tmp_path):
     secrets = {s for s in read_table(case, "credentials").column("secret").to_pylist() if s and len(s) >= 4}
     out = _export(case, "csv", tmp_path / "csv")

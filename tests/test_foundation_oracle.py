@@ -49,8 +49,8 @@ def _digests(paths: list[Path] | tuple[Path, ...]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# single file systems and partitioned disks: one scan of all five images (a Dask start-up per
-# scan is the main cost), each checked through its own evidence id.
+# single file systems and partitioned disks: one in-process scan of all five images, each
+# checked through its own evidence id.
 
 
 @pytest.fixture(scope="session")
@@ -146,7 +146,6 @@ def test_raw_evidence_hashes(ext4_image: Path, foundation: Path) -> None:
     assert ev["stored_md5"] is None and ev["verified"] is None
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 @pytest.mark.parametrize("style", ["000", "001", "aa"])
 def test_split_raw_equals_raw(style: str, split_images: dict[str, Built], ext4_image: Path,
                               scans: ScanCache, foundation: Path) -> None:
@@ -161,7 +160,6 @@ def test_split_raw_equals_raw(style: str, split_images: dict[str, Built], ext4_i
                                                                 EVIDENCE_LEVEL)
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_e01_equals_raw_and_verifies(e01_image: Built, ext4_image: Path, scans: ScanCache,
                                      foundation: Path) -> None:
     case = scans.case("e01", *e01_image.scan_paths)
@@ -185,7 +183,8 @@ def _without(rows: list[dict], columns: set[str]) -> list[dict]:
 def test_rescan_gives_identical_tables(foundation: Path, scans: ScanCache, ext4_image: Path, fat32_image: Path,
                                       ntfs_image: Path, gpt_disk: Path, mbr_disk: Path) -> None:
     first = foundation
-    second = scans.case("foundation-again", ext4_image, fat32_image, ntfs_image, gpt_disk, mbr_disk)
+    # again, on the default local Dask cluster: the same tables as the in-process scan
+    second = scans.case("foundation-again", ext4_image, fat32_image, ntfs_image, gpt_disk, mbr_disk, workers=None)
     assert table_names(first) == table_names(second)
     for name in table_names(first):
         assert read_table(first, name).to_pylist() == read_table(second, name).to_pylist(), name
@@ -223,7 +222,6 @@ def test_bad_input_is_one_line(kind: str, e01_image: Built, tmp_path: Path, seiz
     assert bad.name in lines[0] and lines[0].startswith("seized: error:"), lines[0]
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_good_and_bad_scans_the_good_one(ext4_image: Path, tmp_path: Path, seized_cli: None) -> None:
     bogus = tmp_path / "in" / "bogus.raw"  # the case directory may not lie in an evidence folder
     bogus.parent.mkdir()
@@ -238,7 +236,6 @@ def test_good_and_bad_scans_the_good_one(ext4_image: Path, tmp_path: Path, seize
     assert {r["evidence_id"] for r in files_of(case)} == {ev[0]["evidence_id"]}
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_scan_leaves_evidence_untouched(ext4_image: Path, tmp_path: Path, seized_cli: None) -> None:
     home = tmp_path / "evidence"
     home.mkdir()

@@ -28,6 +28,7 @@ import pytest
 
 from tests import hostile, imaging
 from tests.accounting import assert_accounting
+from tests.conftest import run_seized
 
 PASSWORDS = ["Zq8!seizedPw-one", "hunter2-SEIZED-x9", "p@ssW0rd_7f3k2LmQ"]
 COMBO = "".join(f"user{i}@mail.example.org:{pw}\n" for i, pw in enumerate(PASSWORDS)).encode()
@@ -112,7 +113,7 @@ def _case_text(case: Path) -> list[tuple[str, bytes]]:
 def test_secrets_never_in_logs_errors_manifest_or_report(evidence, work: Path) -> None:
     case = work / "case-secrets"
     image = evidence["raw"]
-    m = hostile.run_measured("scan", image, "-o", case, "--workers", "0", timeout=240)  # default rules, report on
+    m = run_seized("scan", image, "-o", case, "--workers", "0", timeout=240)  # default rules, report on
     assert m.returncode == 0, m.stderr[-3000:]
     needles = [pw.encode() for pw in PASSWORDS] + [KEY, KEY.hex().encode(), base64.b64encode(KEY),
                                                       base64.b64encode(HS_KEY)]

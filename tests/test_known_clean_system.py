@@ -9,7 +9,6 @@ import pytest
 from tests import knownsystem
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_package_files_are_known_with_their_package(tmp_path_factory):
     scan = knownsystem.clean_scan(tmp_path_factory)
     owned = knownsystem.package_files(scan.tree)

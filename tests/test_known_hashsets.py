@@ -22,7 +22,6 @@ def _status(scan, path: str) -> tuple[str, str]:
     return row["known_status"], row["known_source"]
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_file_in_an_md5sum_list_is_notable(tmp_path_factory):
     scan = knownsystem.tampered_scan(tmp_path_factory)
     assert _status(scan, knownsystem.NOTABLE_LIST_FILE) == ("notable", "kelihos.md5")
@@ -53,7 +52,6 @@ def test_notable_files_are_listed_and_sets_named_in_manifest_and_declaration(tmp
     assert text.index("| modified") < text.index("| notable")  # modified first, then notable
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_resume_with_other_sets_is_another_case(tmp_path_factory):
     scan = knownsystem.tampered_scan(tmp_path_factory)
     proc = run_seized("scan", scan.image, "-o", scan.case, *knownsystem.SCAN_ARGS)  # same case, no sets

@@ -9,7 +9,6 @@ import pytest
 from tests import knownsystem
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_files_dpkg_lists_under_sbin_and_lib_are_known_at_their_usr_path(tmp_path_factory):
     scan = knownsystem.merged_usr_scan(tmp_path_factory)
     owned = knownsystem.package_files(scan.tree)

@@ -89,7 +89,6 @@ def test_rpm_system_classified(tmp_path):
     assert got["/usr/bin/seized-bye"] == ("modified", "seized-hello 1.2-3")
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_unreadable_rpm_databases_are_errors_rows(tmp_path):
     # two systems on one disk: a damaged rpmdb.sqlite, and an old Berkeley DB rpm database
     damaged, old = tmp_path / "damaged", tmp_path / "old"

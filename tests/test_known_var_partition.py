@@ -8,7 +8,6 @@ import pytest
 from tests import knownsystem
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_root_partition_files_are_known_from_the_var_partitions_database(tmp_path_factory):
     scan = knownsystem.split_var_scan(tmp_path_factory)
     owned = knownsystem.package_files(scan.tree.with_name("tree"))  # the unsplit clean tree

@@ -136,7 +136,6 @@ def test_guard_catches_a_real_connect(guard) -> None:
     log.unlink()
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_scan_opens_no_outside_socket(guard, image: Path, rules: Path, work: Path, workers: str) -> None:
     env, log = guard

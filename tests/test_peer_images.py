@@ -80,7 +80,7 @@ def peer(disk_images: Path, dftt: Callable[[str, str], Path]) -> dict[str, Path]
 @pytest.fixture(scope="session")
 def peers_case(scans: ScanCache, peer: dict[str, Path]) -> Path:
     """One scan of every peer image with distinct media (Dask start-up is paid once)."""
-    return scans.case("peers", *peer.values())
+    return scans.case("peers", *peer.values(), workers=None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_dfvfs_split_raw_equals_e01(disk_images: Path, scans: ScanCache, peers_c
     segments = [disk_images / "dfvfs" / "ext2.splitraw.000", disk_images / "dfvfs" / "ext2.splitraw.001"]
     eid = evidence_id(*segments)
     split_case = peers_case
-    e01_case = scans.case("dfvfs-e01", disk_images / "dfvfs" / "ext2.E01")
+    e01_case = scans.case("dfvfs-e01", disk_images / "dfvfs" / "ext2.E01", workers=None)
     for case in (split_case, e01_case):
         _dfvfs_checks(case, eid)
     assert assert_files_match_fls(files_of(split_case, evidence=eid), segments, None) == 3

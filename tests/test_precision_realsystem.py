@@ -44,12 +44,12 @@ def real_server_planted(real_server_tree: Path, real_server_image: Path,
 
 @pytest.fixture(scope="session")
 def clean_case(scans: ScanCache, real_server_image: Path) -> Path:
-    return scans.case("realsystem-server-clean", real_server_image)
+    return scans.case("realsystem-server-clean", real_server_image, workers=None)
 
 
 @pytest.fixture(scope="session")
 def planted_case(scans: ScanCache, real_server_planted: tuple[Path, realsystem.Planted]) -> Path:
-    return scans.case("realsystem-server-planted", real_server_planted[0])
+    return scans.case("realsystem-server-planted", real_server_planted[0], workers=None)
 
 
 def _paths(case: Path, table: str, keep=lambda row: True) -> list[str]:
@@ -102,7 +102,7 @@ def machine_case(scans: ScanCache, tmp_path_factory: pytest.TempPathFactory) -> 
     except realsystem.RealSystemUnavailable as exc:
         pytest.skip(f"cannot copy this machine's system files: {exc}")
     image = realsystem.ext4_image(tree, root / "machine.img")
-    return scans.case("realsystem-machine-clean", image)
+    return scans.case("realsystem-machine-clean", image, workers=None)
 
 
 @pytest.mark.parametrize("table", ["spam_templates", "harvest_lists", "tor", "credentials", "yara"])

@@ -8,12 +8,11 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, SCAN_TIMEOUT
+from tests.conftest import REPO, SCAN_TIMEOUT, run_seized
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 @pytest.mark.skipif(not shutil.which("script"), reason="script (util-linux) gives the scan a terminal")
 def test_terminal_shows_units_bytes_rate_and_eta_per_image(demo_image, tmp_path):
     second = tmp_path / "evidence" / "second.img"  # the case may not lie in an evidence folder
@@ -33,11 +32,8 @@ def test_terminal_shows_units_bytes_rate_and_eta_per_image(demo_image, tmp_path)
     assert any(demo_image.name in l for l in bars) and any(second.name in l for l in bars), screen[-3000:]
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_no_bar_without_a_terminal(demo_image, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "seized", "scan", str(demo_image), "-o", str(tmp_path / "case"),
-                           "--no-report", "--workers", "0"], capture_output=True, text=True, cwd=REPO,
-                          timeout=SCAN_TIMEOUT, stdin=subprocess.DEVNULL)
+    proc = run_seized("scan", demo_image, "-o", tmp_path / "case", "--no-report", "--workers", "0")
     assert proc.returncode == 0, proc.stderr
     assert "━" not in proc.stdout + proc.stderr and "\x1b[" not in proc.stdout + proc.stderr
     assert all(l.startswith("seized: ") for l in proc.stdout.splitlines())

@@ -23,7 +23,6 @@ def _tables_used(sql: str) -> set[str]:
     return set(re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)", sql, re.I))
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_readme_gives_five_first_queries_and_they_run(demo_case):
     queries = readme_queries()
     assert len(queries) >= 5, queries
@@ -73,7 +72,6 @@ def _snapshot(case: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(case)): (p.stat().st_size, p.stat().st_mtime_ns) for p in case.rglob("*")}
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_read_only_and_bad_queries_are_one_line_exit_2(demo_case, tmp_path):
     before = _snapshot(demo_case)
     target = tmp_path / "out.csv"

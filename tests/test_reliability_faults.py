@@ -25,6 +25,7 @@ import pytest
 
 from tests import hostile
 from tests.accounting import assert_accounting
+from tests.conftest import run_seized
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,11 @@ def _assert_no_half_tables(case: Path) -> None:
 
 
 def _scan(args: list[str], limit_fsize: int | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m seized ARGS`; a fresh interpreter under a file-size limit, else a child of the
+    tests' CLI server (tests/cli_server.py)."""
+    if limit_fsize is None:
+        return run_seized(*args, timeout=180, cwd=hostile.REPO)
+
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
@@ -134,7 +140,6 @@ def test_disk_fills_while_the_tables_are_written(images, rules: Path, work: Path
         assert not (case / "manifest.json").exists(), "a manifest was written for tables that were not"
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_case_directory_holding_another_case_is_refused_unless_forced(images, rules: Path, work: Path) -> None:
     a, b = images
     case = work / "case-shared"

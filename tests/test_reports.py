@@ -170,7 +170,6 @@ def test_no_planted_password_in_any_report_format(case):
     assert "#" in _texts(case)["declaration.md"]  # masked form + salted tag shown instead
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_reveal_secrets_shows_them_with_a_warning_then_redacts_again(fresh):
     from reports.render import render_report
 
@@ -193,7 +192,6 @@ def test_reveal_secrets_shows_them_with_a_warning_then_redacts_again(fresh):
         assert PLANTED not in text and "WORKING COPY" not in text, name
 
 
-@pytest.mark.slow  # > ~5 s of scans on the loaded machine; make test runs it
 def test_caption_examiner_and_case_toml(fresh):
     from reports.render import render_report
 

@@ -44,7 +44,6 @@ def _sorted_emails(n: int) -> pa.Table:
     return tbl.sort_table(tbl.add_finding_ids("emails", table))
 
 
-@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(0, 3000), cuts=st.lists(st.integers(0, 3000), max_size=8), group=st.sampled_from([7, 100, 1000]))
 def test_runs_in_order_give_the_bytes_of_the_whole_table(n, cuts, group):
