@@ -1,4 +1,4 @@
-"""Assembly: the case's tables written from the journal, one unit's rows in memory at a time.
+"""Assembly: the case's tables written from the journal, a bounded piece of rows in memory at a time.
 
 The files, volumes, errors and evidence tables come from the plans and the units' stats;
 each finding table is streamed run by run (caseformat.tables.SortedTableWriter). The known
@@ -136,7 +136,7 @@ def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]]
 
 def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure], case: Path,
              known: KnownFiles | None = None) -> Assembled:
-    """Write the case's tables from the journal, one unit's rows in memory at a time.
+    """Write the case's tables from the journal, a piece of one unit's rows in memory at a time.
 
     Evidence items are written in evidence_id order and each unit's rows are a contiguous
     run of the sorted table (ingest.units plans them so), so no table is ever held whole.
