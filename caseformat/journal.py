@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -56,6 +56,22 @@ class Journal:
             return None
         with pa.memory_map(str(path)) as source:
             return ipc.open_file(source).read_all()
+
+    def table_pieces(self, unit_id: str, name: str, max_rows: int) -> Iterator[pa.Table]:
+        """One table of a finished unit, `max_rows` rows at a time, in order (none when the
+        unit produced none). Read, not memory-mapped: a mapped file's pages stay in the
+        process's memory until the whole table is let go, and a dense unit's table is most
+        of a gigabyte; read this way, only the batch at hand is held."""
+        path = self.root / unit_id / f"{name}.arrow"
+        if not path.is_file():
+            return
+        with pa.OSFile(str(path)) as source:
+            reader = ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                for start in range(0, batch.num_rows, max_rows):
+                    yield pa.Table.from_batches([batch.slice(start, max_rows)])
+                del batch
 
     def load_stats(self, unit_id: str) -> dict:
         return json.loads((self.root / unit_id / "stats.json").read_text())

@@ -4,7 +4,7 @@ Why a judgement and not an extractor: the decision needs every address of the fi
 extractors see one window at a time. The registry lists it (`JUDGEMENT`) as a per-object
 judgement that consumes the `emails` table: the pipeline feeds an `AddressTally` each window's
 `emails` findings and, after the last window, asks it for its verdict, which
-`judge_harvest_list` makes from the file's normalised addresses (duplicates included) and size.
+`judge_harvest_list`'s rule makes from the file's normalised addresses (duplicates included) and size.
 
 Rule (documented in the report): a file is a harvest list when addresses dominate it:
 at least `MIN_UNIQUE` distinct addresses, and addresses (plus one separator byte each)
@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections import Counter
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from hashlib import blake2b
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -183,29 +184,81 @@ def bare_count(data: bytes, starts: np.ndarray, ends: np.ndarray) -> int:
     return count
 
 
+DIGEST_BYTES = 16  # per address the tally keeps, for its distinct count
+COMPACT_DIGESTS = 1 << 20  # digests gathered before duplicates among them are dropped
+
+
 @dataclass
 class AddressTally:
-    """A file's addresses, and how many of them stood bare on their line, over its windows."""
+    """A file's addresses, over its windows, as what the verdict needs of them: how many,
+    their bytes, their domains, how many stood bare on their line, and how many are distinct.
 
-    addresses: list[str] = field(default_factory=list)
+    Not the addresses themselves: a dense list of millions held as Python strings cost a
+    worker hundreds of megabytes (issue 17). For the distinct count each address is kept as
+    a 128-bit BLAKE2b digest (16 bytes, one numpy row, duplicates dropped as they gather);
+    two different addresses of one file sharing a digest is a 2^-128 event per pair, as
+    unlikely as anything this tool counts on. The verdict is `judge_harvest_list`'s.
+    """
+
+    count: int = 0
     bare: int = 0
+    covered: int = 0  # UTF-8 bytes of the addresses, plus one separator each
+    domains: Counter = field(default_factory=Counter)
+    _pending: bytearray = field(default_factory=bytearray)
+    _distinct: np.ndarray = field(default_factory=lambda: np.empty((0, 2), np.uint64))
+
+    def _take(self, addresses: Iterable[str]) -> None:
+        addresses = addresses if isinstance(addresses, list) else list(addresses)
+        encoded = [a.encode("utf-8") for a in addresses]
+        self.count += len(encoded)
+        self.covered += sum(map(len, encoded)) + len(encoded)
+        self.domains.update(a.rpartition("@")[2] for a in addresses)
+        self._pending += b"".join([blake2b(e, digest_size=DIGEST_BYTES).digest() for e in encoded])
+        if len(self._pending) >= COMPACT_DIGESTS * DIGEST_BYTES:
+            self._compact()
+
+    def _compact(self) -> None:
+        if self._pending:
+            fresh = np.frombuffer(bytes(self._pending), np.uint64).reshape(-1, 2)
+            self._distinct = _unique_rows(np.concatenate([self._distinct, fresh]))
+            self._pending = bytearray()
+
+    def distinct(self) -> int:
+        """How many different addresses the file held."""
+        self._compact()
+        return len(self._distinct)
 
     def add_spans(self, data: bytes, offsets: np.ndarray, lengths: np.ndarray, addresses: Iterable[str]) -> None:
         """`add` for ASCII/UTF-8 addresses given as columns: where each starts in `data`, its
         length there in bytes, and the normalised addresses."""
-        self.addresses.extend(addresses)
+        self._take(addresses)
         self.bare += bare_count(data, offsets, offsets + lengths)
 
     def add(self, data: bytes, findings: Iterable) -> None:
         """Count the `emails` findings of one window (offsets relative to `data`)."""
+        addresses = []
         for f in findings:
-            self.addresses.append(f.address)
+            addresses.append(f.address)
             self.bare += is_bare(data, f.offset, f.raw, f.encoding)
+        self._take(addresses)
 
     def verdicts(self, object_size: int) -> list[HarvestList]:
         """The file's `HarvestList`, if it is one (see `judge_harvest_list`)."""
-        verdict = judge_harvest_list(self.addresses, object_size, self.bare) if self.addresses else None
+        if not self.count:
+            return []
+        verdict = _judge(self.count, self.distinct, self.covered, self.domains, object_size, self.bare)
         return [] if verdict is None else [verdict]
+
+
+def _unique_rows(rows: np.ndarray) -> np.ndarray:
+    """The distinct rows of an (n, 2) uint64 array, sorted."""
+    if len(rows) < 2:
+        return rows
+    order = np.lexsort((rows[:, 1], rows[:, 0]))
+    rows = rows[order]
+    keep = np.ones(len(rows), np.bool_)
+    keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    return rows[keep]
 
 
 def judge_harvest_list(addresses: Sequence[str], object_size: int, bare: int | None = None) -> HarvestList | None:
@@ -213,22 +266,29 @@ def judge_harvest_list(addresses: Sequence[str], object_size: int, bare: int | N
 
     `bare`: how many of the addresses stood bare on their line (None: not known, all count).
     """
-    if not addresses or object_size <= 0:
+    if not addresses:
         return None
-    if bare is not None and bare < MIN_BARE_SHARE * len(addresses):
+    return _judge(len(addresses), lambda: len(set(addresses)), sum(len(a.encode("utf-8")) + 1 for a in addresses),
+                  Counter(a.rpartition("@")[2] for a in addresses), object_size, bare)
+
+
+def _judge(count: int, distinct: Callable[[], int], covered: int, domains: Counter, object_size: int,
+           bare: int | None) -> HarvestList | None:
+    """The rule, from what it needs of a file's addresses (`distinct`: asked only when needed)."""
+    if not count or object_size <= 0:
         return None
-    unique = set(addresses)
-    if len(unique) < MIN_UNIQUE:
+    if bare is not None and bare < MIN_BARE_SHARE * count:
         return None
-    covered = sum(len(a.encode("utf-8")) + 1 for a in addresses)
+    unique = distinct()
+    if unique < MIN_UNIQUE:
+        return None
     density = min(1.0, covered / object_size)
     if density < MIN_DENSITY:
         return None
-    domains = Counter(a.rpartition("@")[2] for a in addresses)
     top = sorted(domains.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_DOMAINS]
     return HarvestList(
-        addresses=len(addresses),
-        unique=len(unique),
+        addresses=count,
+        unique=unique,
         distinct_domains=len(domains),
         top_domains=[d for d, _ in top],
         density=round(density, 4),

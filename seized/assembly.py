@@ -1,4 +1,4 @@
-"""Assembly: the case's tables written from the journal, one unit's rows in memory at a time.
+"""Assembly: the case's tables written from the journal, a bounded piece of rows in memory at a time.
 
 The files, volumes, errors and evidence tables come from the plans and the units' stats;
 each finding table is streamed run by run (caseformat.tables.SortedTableWriter). The known
@@ -100,16 +100,22 @@ def _accounting(plan: EvidencePlan, file_rows: list[dict], bytes_read: int, unre
     }
 
 
+# Rows of a unit's table read, given their evidence and finding ids and handed to the writer
+# at a time: what a finding table holds in assembly is this, plus the writer's row group.
+ASSEMBLY_PIECE_ROWS = 1 << 16
+
+
 def _finding_runs(name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal):
-    """The table's rows as sorted runs, one per unit, in the order of the final table (the
-    workers sorted each run; tables.SortedTableWriter checks the seams between them)."""
+    """The table's rows as sorted pieces, in the order of the final table (the workers sorted
+    each unit's rows; tables.SortedTableWriter checks the seams between pieces). A piece is at
+    most ASSEMBLY_PIECE_ROWS rows, however many a unit found: the file's bytes do not depend
+    on it (the writer cuts row groups at fixed row counts)."""
     final = tbl.final_schema(name)
     for evidence_id, plan in cited:
         for unit in sorted(plan.units, key=unit_order):
-            table = journal.load_table(unit.id, name)
-            if table is None or table.num_rows == 0:
-                continue
-            yield tbl.with_evidence_id(table, evidence_id, final)
+            for piece in journal.table_pieces(unit.id, name, ASSEMBLY_PIECE_ROWS):
+                if piece.num_rows:
+                    yield tbl.with_evidence_id(piece, evidence_id, final)
 
 
 def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal,
@@ -130,7 +136,7 @@ def _write_findings(case: Path, name: str, cited: list[tuple[str, EvidencePlan]]
 
 def assemble(plans: list[EvidencePlan], journal: Journal, duplicates: list[Failure], case: Path,
              known: KnownFiles | None = None) -> Assembled:
-    """Write the case's tables from the journal, one unit's rows in memory at a time.
+    """Write the case's tables from the journal, a piece of one unit's rows in memory at a time.
 
     Evidence items are written in evidence_id order and each unit's rows are a contiguous
     run of the sorted table (ingest.units plans them so), so no table is ever held whole.

@@ -108,7 +108,7 @@ def _rows(window: Window, ctx: ObjectContext, columns: bool) -> tuple[pa.Table, 
     t = pa.concat_tables(rows.batches["emails"]) if rows.batches.get("emails") else None
     if t is not None:
         t = t.sort_by([(c, "ascending") for c in t.column_names])
-    return t, tally.bare, sorted(tally.addresses)
+    return t, tally.bare, (tally.count, tally.covered, tally.distinct(), sorted(tally.domains.items()))
 
 
 def test_rows_from_columns_equal_rows_from_findings():

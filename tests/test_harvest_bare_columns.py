@@ -40,4 +40,4 @@ def test_add_spans_counts_like_add():
     starts = np.array([0, 11, 25, 33], np.int64)
     tally = AddressTally()
     tally.add_spans(data, starts, np.array([7, 7, 7, 6], np.int64), ["a@b.com", "c@d.org", "e@f.net", "g@h.io"])
-    assert tally.bare == 3 and tally.addresses == ["a@b.com", "c@d.org", "e@f.net", "g@h.io"]
+    assert tally.bare == 3 and tally.count == 4 and tally.distinct() == 4 and tally.covered == 3 * 8 + 7

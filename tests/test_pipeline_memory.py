@@ -62,9 +62,10 @@ def test_harvest_tally_holds_every_owned_address():
     rows, tally = Rows(), AddressTally()
     _fill(rows, Judging([replace(harvest.JUDGEMENT, tally=lambda: tally)]))
     plain = _read_addresses(rows)
-    assert tally.addresses == plain and len(plain) == 950
+    assert tally.count == len(plain) == 950 and tally.distinct() == len(set(plain))
     size = sum(len(a) + 1 for a in plain)
-    assert judge_harvest_list(tally.addresses, size, tally.bare) == judge_harvest_list(plain, size) is not None
+    assert tally.covered == size
+    assert tally.verdicts(size) == [judge_harvest_list(plain, size)]
 
 
 def _read_addresses(rows):
