@@ -191,29 +191,14 @@ def _at_match(data: bytes, m: re.Match[bytes], domains: dict, utf16_hits: set[in
         if m.group(3) is not None or m.group(4) is not None:
             utf16_hits.add(at - 1)
         return None
-    # Fast path, the common case of a harvest list: `_local_start` and `normalise` inlined for an
-    # ASCII dot-atom local part after an ASCII byte, the domain judged once per window (and by
-    # `_domain`'s cache once per process). Anything else takes the general path below.
-    at = m.start()
-    lo = at - _MAX_LOCAL - 1 if at > _MAX_LOCAL + 1 else 0
-    cut = data[lo:at].translate(_LOCAL_TABLE).rfind(b" ")
-    if cut < 0 and lo > 0:
-        return None  # the run is longer than 64 bytes: not an address boundary
-    start = lo + cut + 1
-    if start < at and data[start] != 0x2E and (start == 0 or data[start - 1] < 0x80 and data[start - 1] != 0x40):
-        d = _judged_domain(domains, dom_b)
-        if d is not _SLOW:
-            dom, domain, dom_ascii = d
-            if domain is None:
-                return None
-            local_b = data[start:at]
-            # `_DOT_ATOM.fullmatch(local)` for a run of local-part characters that does not
-            # start with a dot: no dot at its end, none doubled (the test holds them equal)
-            if len(local_b) <= 64 and len(local_b) + len(domain) < 254 and local_b[-1] != 0x2E \
-                    and b".." not in local_b:
-                local = local_b.decode("ascii")
-                return EmailFinding(start, f"{local.lower()}@{domain}", f"{local}@{dom}", domain,
-                                    "ascii" if dom_ascii else "utf-8")
+    # Fast path, the common case of a harvest list (`_fast_candidate`); anything else takes the
+    # general path below.
+    fast = _fast_candidate(data, m, domains)
+    if fast is None:
+        return None
+    if fast is not _GENERAL:
+        start, address, raw, domain, dom_ascii = fast
+        return EmailFinding(start, address, raw, domain, "ascii" if dom_ascii else "utf-8")
     c = _candidate(data, m)
     if c is None:
         return None
@@ -297,9 +282,11 @@ def _judged_domain(domains: dict, dom_b: bytes):
 
 
 def _fast_candidate(text: bytes, m: re.Match[bytes], domains: dict):
-    """`extract`'s fast path as a function (for the narrow UTF-16 views): (index, address, raw,
-    ASCII domain, raw is ASCII) for an address, None for no address, or _GENERAL when only
-    `_candidate` and `normalise` can tell."""
+    """The fast path of `extract` and of the narrow UTF-16 views, the common case of a harvest
+    list: `_local_start` and `normalise` inlined for an ASCII dot-atom local part after an ASCII
+    byte, the domain judged once per window (and by `_domain`'s cache once per process).
+    (index, address, raw, ASCII domain, raw is ASCII) for an address, None for no address, or
+    _GENERAL when only `_candidate` and `normalise` can tell."""
     at = m.start()
     lo = at - _MAX_LOCAL - 1 if at > _MAX_LOCAL + 1 else 0
     cut = text[lo:at].translate(_LOCAL_TABLE).rfind(b" ")
