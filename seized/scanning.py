@@ -86,14 +86,8 @@ class OffsetMap:
         known = [o for o in offsets if o is not None]
         if not known:
             return [None] * len(offsets)
-        offs = np.array(known, dtype=np.int64)
-        runs = np.array(self._runs, dtype=np.int64).reshape(-1, 3)
-        i = np.searchsorted(runs[:, 0], offs, side="right") - 1
-        ok = i >= 0
-        j = np.where(ok, i, 0)
-        start, image, length = runs[j, 0], runs[j, 1], runs[j, 2]
-        ok &= offs < start + length
-        mapped = [m if v else None for m, v in zip((image + offs - start).tolist(), ok.tolist())]
+        image, ok = self._lookup(np.array(known, dtype=np.int64))
+        mapped = [m if v else None for m, v in zip(image.tolist(), ok.tolist())]
         if len(known) == len(offsets):
             return mapped
         it = iter(mapped)
@@ -103,13 +97,18 @@ class OffsetMap:
         """`many` for an int64 array of offsets (none missing), as an Arrow int64 array with nulls."""
         if not self._runs:
             return pa.nulls(len(offsets), pa.int64())
+        image, ok = self._lookup(offsets)
+        return pa.array(image, pa.int64(), mask=None if ok.all() else ~ok)
+
+    def _lookup(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Image offsets of int64 object `offsets` (runs not empty), and which of them a run maps."""
         runs = np.array(self._runs, dtype=np.int64).reshape(-1, 3)
         i = np.searchsorted(runs[:, 0], offsets, side="right") - 1
         ok = i >= 0
         j = np.where(ok, i, 0)
         start, image, length = runs[j, 0], runs[j, 1], runs[j, 2]
         ok &= offsets < start + length
-        return pa.array(image + offsets - start, pa.int64(), mask=None if ok.all() else ~ok)
+        return image + offsets - start, ok
 
 
 class SameOffset:
