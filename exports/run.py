@@ -71,10 +71,12 @@ def export_case(case: Path, manifest: dict, fmt: str, out: Path, tables: list[st
     out = _prepare_out(out, case)
     with scratch_dir(None, ".seized-export-tmp-") as scratch:  # DuckDB's spill, outside the case
         con = connect(case, manifest, scratch)
-        ctx = ExportContext(con, case, manifest, out, chosen, paths, reveal_secrets,
-                            str((manifest.get("tool") or {}).get("version") or _version()))
-        written = writer(ctx)
-        con.close()
+        try:
+            ctx = ExportContext(con, case, manifest, out, chosen, paths, reveal_secrets,
+                                str((manifest.get("tool") or {}).get("version") or _version()))
+            written = writer(ctx)
+        finally:
+            con.close()  # its spill files go before the folder does
     record(case, fmt, out, written, ctx)
     return written
 

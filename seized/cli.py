@@ -371,7 +371,11 @@ def query(case, sql, as_csv, as_json, debug) -> None:
         _fail("--csv and --json are exclusive")
     manifest = _open_case(case)
     with scratch_dir(None, ".seized-query-tmp-") as scratch:  # DuckDB's spill: never in the case
-        _query(connect(case, manifest, scratch), sql, as_csv, as_json)
+        con = connect(case, manifest, scratch)
+        try:
+            _query(con, sql, as_csv, as_json)
+        finally:
+            con.close()  # its spill files go before the folder does
 
 
 def _query(con, sql: str, as_csv: bool, as_json: bool) -> None:
