@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from itertools import islice
 from typing import Iterable, Iterator
 
 from extractors._text import looks_binary, utf16_views
@@ -220,8 +221,11 @@ def _is_program(text: bytes) -> bool:
         return True
     body = _STYLE.sub(b"", text) if b"<s" in text or b"<S" in text else text
     lines = body.count(b"\n") + 1
-    coded = sum(1 for _ in _CODE_LINE_END.finditer(body))
-    return lines >= 5 and coded * 4 >= lines
+    if lines < 5:
+        return False
+    # Counted only as far as the verdict needs: source files are long and mostly coded lines.
+    need = (lines + 3) // 4  # coded * 4 >= lines
+    return sum(1 for _ in islice(_CODE_LINE_END.finditer(body), need)) >= need
 
 
 def message_structure(text: bytes, strong: list[str], has_link: bool) -> str | None:
@@ -243,7 +247,9 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
     if not _gate(text):
         return None
     strong = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text)))
-    spintax = sum(1 for _ in _SPINTAX.finditer(text))
+    # At most two spintax groups are counted until the text is known to be a message (the full
+    # count is part of the finding): code holds many `{`, and most of it is not a message.
+    spintax = sum(1 for _ in islice(_SPINTAX.finditer(text), 2))
     if not strong and spintax < 2 and not _WEAK.search(text):
         return None
     has_link = _URL.search(text) is not None or any(
@@ -260,6 +266,8 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
     placeholders = list(dict.fromkeys(placeholders))
     if not placeholders and spintax < 2:
         return None
+    if spintax:
+        spintax = sum(1 for _ in _SPINTAX.finditer(text))
     reasons, score = [structure], 0.0
     if placeholders:
         score += min(3.0, 1.0 + 0.5 * len(placeholders))
