@@ -49,6 +49,9 @@ _STRONG = re.compile(
     rb"|%%[A-Za-z][A-Za-z0-9_]{1,30}%%"  # %%email%%
     rb"|##[A-Z][A-Z0-9_]{1,30}##"  # ##EMAIL##
 )
+# What every `_STRONG` match begins with, each found by a literal scan (`_STRONG` itself is tried at
+# every byte): a text that holds none has no strong placeholder.
+_STRONG_LEADS = tuple(re.compile(re.escape(lead)) for lead in (b"[-", b"%RND_", b"{%", b"{{", b"%%", b"##"))
 # Weak syntaxes (also PHP/Jinja/Mustache): count only with a mailer field name.
 _WEAK = re.compile(rb"\{\$([A-Za-z_]{2,30})\}|\{\{\s?([A-Za-z_]{2,30})\s?\}\}|\$\{([A-Za-z_]{2,30})\}")
 _MAILER_FIELDS = frozenset(
@@ -76,6 +79,16 @@ _CODE_START = (b"#!", b"<?php", b"<?=", b"<?xml")
 # Statements and blocks: a line ending in `;` or `{`, or a line that only closes a block
 # (spintax lines end in `}` too, so a `}` counts only alone).
 _CODE_LINE_END = re.compile(rb"(?:[;{]|^[ \t]*\}[;,)]?)[ \t]*\r?$", re.MULTILINE)
+# The same count from scans that each begin with a literal (so `re` skips to it in C; the pattern
+# above is tried at every byte): a line has at most one match, so the count is the lines that
+# end in `;` or `{` (by their last character) plus the lines that only close a block, less those
+# counted twice (`};`). `_FIRST` forms match the text's first line, which no newline leads.
+_ENDS_SEMICOLON = re.compile(rb";[ \t]*\r?$", re.MULTILINE)
+_ENDS_BRACE = re.compile(rb"\{[ \t]*\r?$", re.MULTILINE)
+_CLOSES = re.compile(rb"\n[ \t]*\}[;,)]?[ \t]*\r?$", re.MULTILINE)
+_CLOSES_FIRST = re.compile(rb"[ \t]*\}[;,)]?[ \t]*\r?$", re.MULTILINE)
+_CLOSES_SEMICOLON = re.compile(rb"\n[ \t]*\};[ \t]*\r?$", re.MULTILINE)
+_CLOSES_SEMICOLON_FIRST = re.compile(rb"[ \t]*\};[ \t]*\r?$", re.MULTILINE)
 _STYLE = re.compile(rb"(?is)<style\b.*?</style>|<script\b.*?</script>")
 # Code samples in an HTML page (documentation): placeholders there are code, not macros.
 _CODE_SAMPLES = re.compile(rb"(?is)<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>")
@@ -221,11 +234,17 @@ def _is_program(text: bytes) -> bool:
         return True
     body = _STYLE.sub(b"", text) if b"<s" in text or b"<S" in text else text
     lines = body.count(b"\n") + 1
-    if lines < 5:
-        return False
-    # Counted only as far as the verdict needs: source files are long and mostly coded lines.
-    need = (lines + 3) // 4  # coded * 4 >= lines
-    return sum(1 for _ in islice(_CODE_LINE_END.finditer(body), need)) >= need
+    return lines >= 5 and code_lines(body) * 4 >= lines
+
+
+def code_lines(text: bytes) -> int:
+    """The number of `_CODE_LINE_END` matches in `text`, counted by literal-led scans."""
+    def count(pattern: re.Pattern[bytes]) -> int:
+        return sum(1 for _ in pattern.finditer(text))
+
+    closes = count(_CLOSES) + (_CLOSES_FIRST.match(text) is not None)
+    twice = count(_CLOSES_SEMICOLON) + (_CLOSES_SEMICOLON_FIRST.match(text) is not None)
+    return count(_ENDS_SEMICOLON) + count(_ENDS_BRACE) + closes - twice
 
 
 def message_structure(text: bytes, strong: list[str], has_link: bool) -> str | None:
@@ -246,7 +265,8 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
     """The template finding for `text` (offset 0), or None when it is not a template."""
     if not _gate(text):
         return None
-    strong = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text)))
+    strong = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text))) \
+        if any(r.search(text) is not None for r in _STRONG_LEADS) else []
     # At most two spintax groups are counted until the text is known to be a message (the full
     # count is part of the finding): code holds many `{`, and most of it is not a message.
     spintax = sum(1 for _ in islice(_SPINTAX.finditer(text), 2))
