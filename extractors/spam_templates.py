@@ -54,6 +54,7 @@ _STRONG = re.compile(
 _STRONG_LEADS = tuple(re.compile(re.escape(lead)) for lead in (b"[-", b"%RND_", b"{%", b"{{", b"%%", b"##"))
 # Weak syntaxes (also PHP/Jinja/Mustache): count only with a mailer field name.
 _WEAK = re.compile(rb"\{\$([A-Za-z_]{2,30})\}|\{\{\s?([A-Za-z_]{2,30})\s?\}\}|\$\{([A-Za-z_]{2,30})\}")
+_WEAK_LEADS = tuple(re.compile(re.escape(lead)) for lead in (b"{$", b"{{", b"${"))  # as `_STRONG_LEADS`
 _MAILER_FIELDS = frozenset(
     "email emailuser emaildomain name firstname first_name lastname last_name fullname username user "
     "date time link url unsubscribe subject company domain recipient to_email receiver random "
@@ -270,9 +271,10 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
     # At most two spintax groups are counted until the text is known to be a message (the full
     # count is part of the finding): code holds many `{`, and most of it is not a message.
     spintax = sum(1 for _ in islice(_SPINTAX.finditer(text), 2))
-    if not strong and spintax < 2 and not _WEAK.search(text):
+    if not strong and spintax < 2 and not (
+            any(r.search(text) is not None for r in _WEAK_LEADS) and _WEAK.search(text)):
         return None
-    has_link = _URL.search(text) is not None or any(
+    has_link = (b"://" in text and _URL.search(text) is not None) or any(
         f in p.lower() for p in strong for f in ("url", "link"))
     structure = message_structure(text, strong, has_link)
     if structure is None:
