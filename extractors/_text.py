@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+import numpy as np
+
 _BLOCK = 1 << 16
 _MARGIN = 1 << 12
 _PRINTABLE = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)))
@@ -66,8 +68,11 @@ def _utf16_views(data: bytes) -> Iterator[View]:
         yield from utf16_runs(data, lo, hi)
 
 
-_PRINTABLE_01 = bytes(1 if c in _PRINTABLE else 0 for c in range(256))
-_NUL_01 = bytes(1 if c == 0 else 0 for c in range(256))
+# Each byte as a 2-bit class: 1 printable ASCII, 2 NUL, 0 anything else; a (printable, NUL) pair
+# read as one little-endian 16-bit number is then 0x0201.
+_PAIR_CLASS = bytes(1 if c in _PRINTABLE else 2 if c == 0 else 0 for c in range(256))
+_TEXT_PAIR = 0x0201
+_U16LE = np.dtype("<u2")
 _RUN_OF_ONES: dict[int, re.Pattern[bytes]] = {}
 
 
@@ -76,23 +81,22 @@ def _pair_runs(data: bytes, lo: int, hi: int, min_units: int) -> list[tuple[int,
     lie in data[lo:hi], at either alignment, in order: what `finditer` of
     `(?:[\\t\\n\\r\\x20-\\x7e]\\x00){min_units,}` over data[lo:hi] yields, but in bulk C operations.
 
-    Per alignment, the first and second bytes of the pairs are sliced out (step 2) and mapped
-    to 1/0 (`translate`), ANDed as big integers, and the runs of ones are found by `re` on a
-    single-byte repeat. Runs of the two alignments never overlap (a NUL is never printable).
+    The bytes are classed once (`translate`); per alignment, numpy reads the classes as 16-bit
+    pairs and marks the text pairs (1 byte per pair), and the runs of marks are found by `re` on
+    a single-byte repeat. Runs of the two alignments never overlap (a NUL is never printable).
     """
     run = _RUN_OF_ONES.get(min_units)
     if run is None:
         # Spelt out (not `\x01{n,}`) so that `re` finds the literal prefix and scans in C.
         run = _RUN_OF_ONES[min_units] = re.compile(re.escape(b"\x01" * min_units) + rb"\x01*")
     spans: list[tuple[int, int]] = []
-    for start in (lo, lo + 1):
-        pairs = (hi - start) // 2
+    classes = data[lo:hi].translate(_PAIR_CLASS)
+    for k in (0, 1):
+        pairs = (hi - lo - k) // 2
         if pairs < min_units:
             continue
-        end = start + 2 * pairs
-        first = data[start:end:2].translate(_PRINTABLE_01)
-        second = data[start + 1:end:2].translate(_NUL_01)
-        good = (int.from_bytes(first, "big") & int.from_bytes(second, "big")).to_bytes(pairs, "big")
+        good = (np.frombuffer(classes, _U16LE, pairs, k) == _TEXT_PAIR).tobytes()
+        start = lo + k
         spans += [(start + 2 * a, start + 2 * b) for a, b in (m.span() for m in run.finditer(good))]
     spans.sort()
     return spans

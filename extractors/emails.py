@@ -328,10 +328,21 @@ def _extract_utf16_idn(data: bytes) -> Iterator[EmailFinding]:
     prefer_be = data[:2] == b"\xfe\xff"
     found: dict[tuple[str, int], EmailFinding] = {}
     for pattern, encoding, label in ((_IDN_AT_LE, "utf-16-le", "utf-16le"), (_IDN_AT_BE, "utf-16-be", "utf-16be")):
+        be = label == "utf-16be"
+        dot = b"\x00." if be else b".\x00"
         for m in pattern.finditer(data):
             at = m.start()  # first byte of the `@` code unit
-            lo = max(at % 2, at - 2 * (_MAX_LOCAL + 1))
+            # Necessary for an address through this `@` (checked on the bytes, before any decoding):
+            # an ASCII local-part code unit right before it, and a `.` code unit after it in the tail.
+            if at < 2 or data[at - 1 if be else at - 2] not in _LOCAL_CHARS or data[at - 2 if be else at - 1]:
+                continue
             hi = min(len(data) - (len(data) - at) % 2, at + 2 * 256)
+            j = data.find(dot, at + 4, hi)
+            while j >= 0 and (j - at) & 1:
+                j = data.find(dot, j + 1, hi)
+            if j < 0:
+                continue
+            lo = max(at % 2, at - 2 * (_MAX_LOCAL + 1))
             text = data[lo:hi].decode(encoding, "replace")
             if len(text) * 2 != hi - lo:  # a surrogate pair breaks the unit-to-offset map
                 continue

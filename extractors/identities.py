@@ -128,7 +128,7 @@ def _runs(mask: bytes, needle: bytes) -> Iterator[tuple[int, int]]:
         pos = mask.find(needle, end)
 
 
-def _checksummed(view: View) -> Iterator[Identity]:
+def _checksummed(view: View, lower: bytes) -> Iterator[Identity]:
     text = view.text
     for start, end in _runs(text.translate(_B58_MASK), _B58_RUN):
         n, first = end - start, text[start]
@@ -141,7 +141,7 @@ def _checksummed(view: View) -> Iterator[Identity]:
             yield _at(view, start, end, "bitcoin", value)
         elif n > 35 and ck.monero_valid(value):
             yield _at(view, start, end, "monero", value)
-    if b"bc1" in text or b"BC1" in text:
+    if b"bc1" in lower and (b"bc1" in text or b"BC1" in text):  # one pass over the bytes, not two
         for m in _BTC_SEGWIT.finditer(text):
             value = m.group().decode("ascii")
             if _alone(text, m.start()) and ck.segwit_valid(value):
@@ -157,12 +157,15 @@ def _purses(view: View) -> Iterator[Identity]:
             yield _at(view, s, end, "webmoney_purse", text[s:end].decode("ascii"))
 
 
-def _after_keyword(text: bytes, lower: bytes, keyword: bytes, pattern: re.Pattern) -> Iterator[re.Match]:
-    """Matches of `pattern` (which starts with its keyword) at each place the keyword occurs.
+def _after_keyword(text: bytes, lower: bytes, keyword: bytes, pattern: re.Pattern,
+                   pos: int | None = None) -> Iterator[re.Match]:
+    """Matches of `pattern` (which starts with its keyword) at each place the keyword occurs
+    (`pos`: its first place, when the caller has looked already).
 
     Anchored tries at `bytes.find` hits instead of a case-insensitive scan of every byte.
     """
-    pos = lower.find(keyword)
+    if pos is None:
+        pos = lower.find(keyword)
     while pos >= 0:
         m = pattern.match(text, pos)
         if m:
@@ -170,18 +173,19 @@ def _after_keyword(text: bytes, lower: bytes, keyword: bytes, pattern: re.Patter
         pos = lower.find(keyword, m.end() if m else pos + 1)
 
 
-def _in_context(view: View) -> Iterator[Identity]:
+def _in_context(view: View, lower: bytes) -> Iterator[Identity]:
     text = view.text
     yield from _purses(view)
-    lower = text.lower()
     for keyword in (b"wm", b"webmoney"):
         for m in _after_keyword(text, lower, keyword, _WMID):
             yield _found(view, m, 1, "wmid", m.group(1).decode("ascii"))
-    for m in _after_keyword(text, lower, b"icq", _ICQ):
-        yield _found(view, m, 1, "icq", m.group(1).decode("ascii"))
-    if b"prpl-icq" in text:
-        for m in _ICQ_PIDGIN.finditer(text):
+    icq = lower.find(b"icq")
+    if icq >= 0:  # both ICQ rules need it (`prpl-icq` in the bytes is `icq` in `lower`)
+        for m in _after_keyword(text, lower, b"icq", _ICQ, icq):
             yield _found(view, m, 1, "icq", m.group(1).decode("ascii"))
+        if b"prpl-icq" in text:
+            for m in _ICQ_PIDGIN.finditer(text):
+                yield _found(view, m, 1, "icq", m.group(1).decode("ascii"))
     if b".me/" in text:
         for m in _TME.finditer(text):
             name = m.group(1).decode("ascii").lower()
@@ -231,7 +235,8 @@ def _pgp(data: bytes, source: Source) -> Iterator[Identity]:
 def extract(data: bytes, source: Source) -> Iterator[Identity]:
     count = 0
     for view in views(data):
-        for finding in (*_checksummed(view), *_in_context(view), *_jabber(view)):
+        lower = view.text.lower()
+        for finding in (*_checksummed(view, lower), *_in_context(view, lower), *_jabber(view)):
             count += 1
             yield finding
             if count >= MAX_PER_WINDOW:

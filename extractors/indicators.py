@@ -212,10 +212,26 @@ def _dotted(text: bytes, lower: bytes, seen_domain: set, seen_ipv4: set) -> tupl
     return domains, ipv4
 
 
+# Word characters that cannot be part of an address: one of them right before the run of address
+# characters that ends at a match means the match is glued to a word (`Foo::bar`, `std::`).
+_WORD_NOT_HEX = _WORD - frozenset(_HEX6_CHARS)
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
 def _ipv6(text: bytes) -> Iterator[tuple[int, int, str]]:
     last_end = -1
     for m in _IPV6.finditer(text):
-        if m.start() < last_end or (m.start() > 0 and text[m.start() - 1] == 0x3A and m.group() == b"::"):
+        ms = m.start()
+        if ms < last_end or (ms > 0 and text[ms - 1] == 0x3A and m.group() == b"::"):
+            continue
+        # C++ and Rust scopes (`std::vector`, `Foo::bar`): the run of address characters before
+        # the match is empty or one hex digit long and a word character precedes it, which the
+        # boundary check below rejects; decided here on one or two bytes, without `_left`.
+        if ms > 1:
+            b = text[ms - 1]
+            if b in _WORD_NOT_HEX or (b in _HEX_DIGITS and text[ms - 2] in _WORD_NOT_HEX):
+                continue
+        elif ms == 1 and text[0] in _WORD_NOT_HEX:
             continue
         start = _left(text, m.start(), _HEX6_TABLE, 45)
         end = m.start() + len(text[m.start():m.start() + 45].translate(_HEX6_TABLE).split(b" ", 1)[0])

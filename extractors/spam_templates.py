@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from itertools import islice
 from typing import Iterable, Iterator
 
 from extractors._text import looks_binary, utf16_views
@@ -48,8 +49,12 @@ _STRONG = re.compile(
     rb"|%%[A-Za-z][A-Za-z0-9_]{1,30}%%"  # %%email%%
     rb"|##[A-Z][A-Z0-9_]{1,30}##"  # ##EMAIL##
 )
+# What every `_STRONG` match begins with, each found by a literal scan (`_STRONG` itself is tried at
+# every byte): a text that holds none has no strong placeholder.
+_STRONG_LEADS = tuple(re.compile(re.escape(lead)) for lead in (b"[-", b"%RND_", b"{%", b"{{", b"%%", b"##"))
 # Weak syntaxes (also PHP/Jinja/Mustache): count only with a mailer field name.
 _WEAK = re.compile(rb"\{\$([A-Za-z_]{2,30})\}|\{\{\s?([A-Za-z_]{2,30})\s?\}\}|\$\{([A-Za-z_]{2,30})\}")
+_WEAK_LEADS = tuple(re.compile(re.escape(lead)) for lead in (b"{$", b"{{", b"${"))  # as `_STRONG_LEADS`
 _MAILER_FIELDS = frozenset(
     "email emailuser emaildomain name firstname first_name lastname last_name fullname username user "
     "date time link url unsubscribe subject company domain recipient to_email receiver random "
@@ -75,6 +80,16 @@ _CODE_START = (b"#!", b"<?php", b"<?=", b"<?xml")
 # Statements and blocks: a line ending in `;` or `{`, or a line that only closes a block
 # (spintax lines end in `}` too, so a `}` counts only alone).
 _CODE_LINE_END = re.compile(rb"(?:[;{]|^[ \t]*\}[;,)]?)[ \t]*\r?$", re.MULTILINE)
+# The same count from scans that each begin with a literal (so `re` skips to it in C; the pattern
+# above is tried at every byte): a line has at most one match, so the count is the lines that
+# end in `;` or `{` (by their last character) plus the lines that only close a block, less those
+# counted twice (`};`). `_FIRST` forms match the text's first line, which no newline leads.
+_ENDS_SEMICOLON = re.compile(rb";[ \t]*\r?$", re.MULTILINE)
+_ENDS_BRACE = re.compile(rb"\{[ \t]*\r?$", re.MULTILINE)
+_CLOSES = re.compile(rb"\n[ \t]*\}[;,)]?[ \t]*\r?$", re.MULTILINE)
+_CLOSES_FIRST = re.compile(rb"[ \t]*\}[;,)]?[ \t]*\r?$", re.MULTILINE)
+_CLOSES_SEMICOLON = re.compile(rb"\n[ \t]*\};[ \t]*\r?$", re.MULTILINE)
+_CLOSES_SEMICOLON_FIRST = re.compile(rb"[ \t]*\};[ \t]*\r?$", re.MULTILINE)
 _STYLE = re.compile(rb"(?is)<style\b.*?</style>|<script\b.*?</script>")
 # Code samples in an HTML page (documentation): placeholders there are code, not macros.
 _CODE_SAMPLES = re.compile(rb"(?is)<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>")
@@ -220,8 +235,17 @@ def _is_program(text: bytes) -> bool:
         return True
     body = _STYLE.sub(b"", text) if b"<s" in text or b"<S" in text else text
     lines = body.count(b"\n") + 1
-    coded = sum(1 for _ in _CODE_LINE_END.finditer(body))
-    return lines >= 5 and coded * 4 >= lines
+    return lines >= 5 and code_lines(body) * 4 >= lines
+
+
+def code_lines(text: bytes) -> int:
+    """The number of `_CODE_LINE_END` matches in `text`, counted by literal-led scans."""
+    def count(pattern: re.Pattern[bytes]) -> int:
+        return sum(1 for _ in pattern.finditer(text))
+
+    closes = count(_CLOSES) + (_CLOSES_FIRST.match(text) is not None)
+    twice = count(_CLOSES_SEMICOLON) + (_CLOSES_SEMICOLON_FIRST.match(text) is not None)
+    return count(_ENDS_SEMICOLON) + count(_ENDS_BRACE) + closes - twice
 
 
 def message_structure(text: bytes, strong: list[str], has_link: bool) -> str | None:
@@ -242,11 +266,15 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
     """The template finding for `text` (offset 0), or None when it is not a template."""
     if not _gate(text):
         return None
-    strong = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text)))
-    spintax = sum(1 for _ in _SPINTAX.finditer(text))
-    if not strong and spintax < 2 and not _WEAK.search(text):
+    strong = list(dict.fromkeys(m.group().decode("ascii") for m in _STRONG.finditer(text))) \
+        if any(r.search(text) is not None for r in _STRONG_LEADS) else []
+    # At most two spintax groups are counted until the text is known to be a message (the full
+    # count is part of the finding): code holds many `{`, and most of it is not a message.
+    spintax = sum(1 for _ in islice(_SPINTAX.finditer(text), 2))
+    if not strong and spintax < 2 and not (
+            any(r.search(text) is not None for r in _WEAK_LEADS) and _WEAK.search(text)):
         return None
-    has_link = _URL.search(text) is not None or any(
+    has_link = (b"://" in text and _URL.search(text) is not None) or any(
         f in p.lower() for p in strong for f in ("url", "link"))
     structure = message_structure(text, strong, has_link)
     if structure is None:
@@ -260,6 +288,8 @@ def judge(text: bytes, brands_re: re.Pattern[bytes] = _BRANDS_RE) -> SpamTemplat
     placeholders = list(dict.fromkeys(placeholders))
     if not placeholders and spintax < 2:
         return None
+    if spintax:
+        spintax = sum(1 for _ in _SPINTAX.finditer(text))
     reasons, score = [structure], 0.0
     if placeholders:
         score += min(3.0, 1.0 + 0.5 * len(placeholders))

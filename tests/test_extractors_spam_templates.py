@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from extractors.base import Source
 from extractors.spam_templates import brand_regex, extract, load_brands
@@ -97,3 +98,12 @@ def test_a_message_with_mailer_macros_is_a_template():
                b"<html><body><a href=\"http://rx.example.ru/\">Viagra</a></body></html>\n")
     (f,) = list(extract(headers, S))
     assert f.reasons[0] == "message headers" and "Viagra" in f.brands and "Pfizer" in f.brands
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b";", b"{", b"}", b"};", b"},", b"})", b" ", b"\t", b"\r", b"\n", b"\r\n", b",", b")",
+                                 b"x", b"|"]), max_size=40).map(b"".join))
+def test_code_lines_count_the_line_end_pattern(text: bytes) -> None:
+    """The literal-led count equals the matches of the one pattern that defines a code line."""
+    from extractors.spam_templates import _CODE_LINE_END, code_lines
+    assert code_lines(text) == sum(1 for _ in _CODE_LINE_END.finditer(text))
