@@ -38,7 +38,7 @@ Linear time: candidate lines are found by one `re` scan anchored on the newline 
 
 Fast path (issue 17): a combo list of 1.6 M lines spent most of its time in per-line checks
 and per-finding objects. `_fast_classify` accepts the dominant shapes (`email:pass`,
-`user;pass`, `host|port|user|pass` with plain ASCII logins and no `:` or `|` in the secret)
+`user;pass`, `host|port|user|pass`, `host:port:user:pass`, with plain ASCII logins and hosts)
 by checks that each imply `_classify`'s answer, and hands every other line to `_classify`
 itself; CSV rows without quotes are split rather than parsed by `csv`; and `columns` hands the
 findings over as column lists (no frozen object per finding). The old code is kept in
@@ -156,9 +156,9 @@ _UNSURE = ("unsure",)  # `_fast_classify`: only `_classify` can tell
 # Logins whose every check in `_classify` is known to pass: ASCII, led by a letter or digit, none of
 # `_LOGIN`'s forbidden bytes. An address (within `_EMAIL`'s language, so the kind is e-mail) or a
 # plain login holding a byte outside `_NUMERIC_LINE`'s class (so the line is no time or number).
-_FAST_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+%.\-]{0,63}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}"
-                         r"\.[A-Za-z]{2,63}")
+_FAST_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+%.\-]{0,63}@[A-Za-z0-9.\-]{1,126}\.[A-Za-z]{2,63}")
 _FAST_LOGIN = re.compile(r"(?=[A-Za-z0-9])[A-Za-z0-9_.\-]*[A-SU-Ya-z_][A-Za-z0-9_.\-]*")
+_FAST_HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9\-]{0,62}\.)+[A-Za-z0-9\-]{1,63}")  # a login and `_HOSTLIKE`
 _SYNTAX_ENDS = ("{", ",", ";")
 _SEP = {b":": ":", b";": ";", b"|": "|"}
 
@@ -166,17 +166,21 @@ _SEP = {b":": ":", b";": ";", b"|": "|"}
 def _fast_classify(user: str, sep: str, rest: str):
     """`_classify(user, sep, rest)` for the shapes of dense combo lists, `_UNSURE` for the rest.
 
-    Why each reject rule of `_classify` cannot fire when this answers: no `:` in `rest` leaves the
+    Why each reject rule of `_classify` cannot fire when this answers (for `:` in `rest`, see
+    `_fast_host_port`): no `:` in `rest` leaves the
     line one colon at most (no IPv6/MAC prefix, which needs two; no passwd/shadow/group row and no
     `host:port:` split, which need one in `rest`); `//`, a locked entry, `rest` led by the
     separator and the syntax endings are tested as `_classify` tests them; the login patterns
     above rule out schemes and `C:` (a digit, `.`, `_`, `-` or `@`, or two letters and more),
     numeric lines and non-logins. `|` in `rest` with `|` as separator is the `smtp_combo` split.
     """
-    if (":" in rest or rest[:2] == "//" or rest[:1] == sep or rest.strip() in _LOCKED
-            or rest.rstrip().endswith(_SYNTAX_ENDS)):
+    if rest[:2] == "//" or rest[:1] == sep or rest.strip() in _LOCKED or rest.rstrip().endswith(_SYNTAX_ENDS):
         return _UNSURE
-    if _FAST_EMAIL.fullmatch(user) is not None:
+    if ":" in rest:
+        return _fast_host_port(user, sep, rest)
+    if "@" in user:
+        if _FAST_EMAIL.fullmatch(user) is None:
+            return _UNSURE
         kind = "email_password"
     elif _FAST_LOGIN.fullmatch(user) is not None and len(user) > 1 and user.lower() not in _SCHEMES:
         kind = "user_password"
@@ -186,6 +190,25 @@ def _fast_classify(user: str, sep: str, rest: str):
         return kind, user, rest, None, None
     parts = rest.split("|")
     if len(parts) == 3 and _PORT.fullmatch(parts[0]) and 0 < int(parts[0]) < 65536:
+        return "smtp_combo", parts[1], parts[2], user, int(parts[0])
+    return _UNSURE
+
+
+def _fast_host_port(user: str, sep: str, rest: str):
+    """`_fast_classify` for `host:port:user:pass` (its caller has tested `//`, locked entries, a
+    leading separator and the syntax endings).
+
+    Why `_classify` accepts it as `smtp_combo`: exactly two colons in `rest`, which starts with a
+    digit, is no passwd/shadow/group row (each needs a third colon or a leading `!`, `*`, `x` or
+    `:`); a dotted host name is no IPv6/MAC prefix (hex digits only before the first colon), no
+    `C:`, no scheme, and is a login and `_HOSTLIKE`; a `rest` outside `_NUMERIC_LINE`'s class
+    makes the line no time or number.
+    """
+    if sep != ":":
+        return _UNSURE
+    parts = rest.split(":")
+    if (len(parts) == 3 and parts[1] and _PORT.fullmatch(parts[0]) and 0 < int(parts[0]) < 65536
+            and _FAST_HOST.fullmatch(user) is not None and _NUMERIC_LINE.fullmatch(rest) is None):
         return "smtp_combo", parts[1], parts[2], user, int(parts[0])
     return _UNSURE
 

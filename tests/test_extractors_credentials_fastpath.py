@@ -147,21 +147,20 @@ def assert_same(data: bytes, source: Source = S) -> list:
 LOGIN = st.text(alphabet="abcdefxyzTZ0123456789._-", min_size=1, max_size=12)
 DOMAIN = st.sampled_from(["example.com", "mail.ru", "a.b.co.uk", "x.y", "ex-ample.org", "9.com", "localhost"])
 EMAIL = st.builds(lambda u, d: f"{u}@{d}", LOGIN, DOMAIN)
-USER = st.one_of(
-    LOGIN, EMAIL,
-    st.sampled_from(["C", "c", "ab", "fe80", "ff", "12", "0", "mailto", "Mailto", "urn", "http", "ftp", "root",
-                     "daemon", "/usr/bin", "$x", ".sel", "-o", "&#60", "<a", "`x`", "\\\\x", "-", "a/b", "x@y",
-                     "ü", "Über", "a b", "A", "Z", "T", "ZZ", "1T", "2020-01-01T10", "..", "_", "_x", "x_y"]),
-    st.text(alphabet="abcT:;|/\\@.-_ !*$0129\u00fc", min_size=1, max_size=8),
-)
-REST = st.one_of(
-    st.text(alphabet="abcxyzT0129 :;|/\\!*{},.@-_\t\u00fc\ufffd", max_size=14),
-    st.sampled_from(["", " ", "x", "*", "!", "!!", "*LK*", "*NP*", "!*", " * ", "//host/x", "/x", "\\x", ":b",
-                     "::1", "1:2", "30:45", "x:0:0:root:/root:/bin/bash", "*:19800:0:99999:7:::", "x:4:syslog",
-                     "$6$salt$hash:19800:0:", "!::", "*::admin", "pw;", "pw,", "pw{", "pw ", "25|u@x.com|pw",
-                     "99999|u|pw", "0|u|pw", "25|u", "25|u|p|q", "587:u@example.com:pw", "22:root:toor:x",
-                     "pass", "s3cret:with:colons", "cubswin:)"]),
-)
+USERS = ["C", "c", "ab", "fe80", "ff", "12", "0", "mailto", "Mailto", "urn", "http", "ftp", "root", "daemon",
+         "/usr/bin", "$x", ".sel", "-o", "&#60", "<a", "`x`", "\\x", "-", "a/b", "x@y", "ü", "Über", "a b", "A", "Z",
+         "T", "ZZ", "1T", "2020-01-01T10", "..", "_", "_x", "x_y", "10.0.0.1", "smtp.example.com", "abcd", "abcde",
+         "a.b", "1.2", "12345", "-a.b", "a-.b", "a..b", "localhost", "[::1]", "fe80:", "a_b.c", "mx.example.c_m",
+         "bob@example.com", "a@b.cc", "a@b", "@x.com", "a@-.com", "x@y.c0m", ".a@x.com", "u@x.c", "1.2.3.4"]
+RESTS = ["", " ", "x", "*", "!", "!!", "*LK*", "*NP*", "!*", " * ", "//host/x", "/x", "\\x", ":b", "::1", "1:2",
+         "30:45", "x:0:0:root:/root:/bin/bash", "*:19800:0:99999:7:::", "x:4:syslog", "$6$salt$hash:19800:0:", "!::",
+         "*::admin", "pw;", "pw,", "pw{", "pw ", "25|u@x.com|pw", "99999|u|pw", "0|u|pw", "25|u", "25|u|p|q",
+         "587:u@example.com:pw", "22:root:toor:x", "pass", "s3cret:with:colons", "cubswin:)", "21:123:456",
+         "21::pw", "0:u:p", "70000:u:p", "21:u:p{", "\u0663:u:p", "21:u:", "21:u: ", "21:1:2:3", "21:x:0:",
+         "3306:root:toor", "21:u:p;", "21:u:*", "22:0:0", "25|u|", "25|u|p{", "25|12|34", ";x", "|x", "x ", "a\tb"]
+USER = st.one_of(LOGIN, EMAIL, st.sampled_from(USERS), st.text(alphabet="abcT:;|/\\@.-_ !*$0129\u00fc", min_size=1,
+                                                                 max_size=8))
+REST = st.one_of(st.text(alphabet="abcxyzT0129 :;|/\\!*{},.@-_\t\u00fc\ufffd", max_size=14), st.sampled_from(RESTS))
 SEP = st.sampled_from([":", ";", "|"])
 
 
@@ -171,6 +170,15 @@ def test_fast_classify_answers_only_as_classify_does(user, sep, rest):
     got = cr._fast_classify(user, sep, rest)
     if got is not cr._UNSURE:
         assert got == cr._classify(user, sep, rest)
+
+
+def test_fast_classify_on_every_listed_user_and_secret():
+    for user in USERS:
+        for rest in RESTS:
+            for sep in ":;|":
+                got = cr._fast_classify(user, sep, rest)
+                if got is not cr._UNSURE:
+                    assert got == cr._classify(user, sep, rest), (user, sep, rest)
 
 
 def _line(user: str, sep: str, rest: str) -> str:
