@@ -167,12 +167,12 @@ def _fast_classify(user: str, sep: str, rest: str):
     """`_classify(user, sep, rest)` for the shapes of dense combo lists, `_UNSURE` for the rest.
 
     Why each reject rule of `_classify` cannot fire when this answers (for `:` in `rest`, see
-    `_fast_host_port`): no `:` in `rest` leaves the
-    line one colon at most (no IPv6/MAC prefix, which needs two; no passwd/shadow/group row and no
-    `host:port:` split, which need one in `rest`); `//`, a locked entry, `rest` led by the
-    separator and the syntax endings are tested as `_classify` tests them; the login patterns
-    above rule out schemes and `C:` (a digit, `.`, `_`, `-` or `@`, or two letters and more),
-    numeric lines and non-logins. `|` in `rest` with `|` as separator is the `smtp_combo` split.
+    `_fast_host_port`): no `:` in `rest` leaves the line one colon at most (no IPv6/MAC prefix,
+    which needs two; no passwd/shadow/group row and no `host:port:` split, which need one in
+    `rest`); `//`, a locked entry, `rest` led by the separator and the syntax endings are tested
+    as `_classify` tests them; the login patterns rule out numeric lines and non-logins, and an
+    address (`@`) or the tests of length and scheme rule out `C:` and URI schemes. `|` in
+    `rest` with `|` as separator is `_classify`'s `smtp_combo` split.
     """
     if rest[:2] == "//" or rest[:1] == sep or rest.strip() in _LOCKED or rest.rstrip().endswith(_SYNTAX_ENDS):
         return _UNSURE
