@@ -35,17 +35,28 @@ have the combo shape):
   disguise spam filters test for).
 
 Linear time: candidate lines are found by one `re` scan anchored on the newline byte.
+
+Fast path (issue 17): a combo list of 1.6 M lines spent most of its time in per-line checks
+and per-finding objects. `_fast_classify` accepts the dominant shapes (`email:pass`,
+`user;pass`, `host|port|user|pass`, `host:port:user:pass`, with plain ASCII logins and hosts)
+by checks that each imply `_classify`'s answer, and hands every other line to `_classify`
+itself; CSV rows without quotes are split rather than parsed by `csv`; and `columns` hands the
+findings over as column lists (no frozen object per finding). The old code is kept in
+tests/test_extractors_credentials_fastpath.py, which holds the two to the same findings.
 """
 from __future__ import annotations
 
 import csv
 import re
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Iterator
+
+import numpy as np
 
 from extractors._text import LineCounter, View, views
 from extractors.accounts import account_file
-from extractors.base import Extractor, Finding, Source
+from extractors.base import Columns, Extractor, Finding, Source
 
 NAME = "credentials"
 VERSION = "1.1.0"
@@ -138,39 +149,102 @@ def _classify(user: str, sep: str, rest: str) -> tuple[str, str, str, str | None
     return kind, user, rest, None, None
 
 
-def _few_newlines(data: bytes, start: int, end: int, most: int = 2) -> bool:
-    """True when data[start:end] holds at most `most` newlines (stops looking after that)."""
-    pos = start
-    for _ in range(most + 1):
-        pos = data.find(b"\n", pos, end)
-        if pos < 0:
-            return True
-        pos += 1
-    return False
+# A record: (offset, kind, username, secret, host, port, line_no), the fields of a finding in order.
+Record = tuple[int, str, str, str, str | None, int | None, int]
+
+_UNSURE = ("unsure",)  # `_fast_classify`: only `_classify` can tell
+# Logins whose every check in `_classify` is known to pass: ASCII, led by a letter or digit, none of
+# `_LOGIN`'s forbidden bytes. An address (within `_EMAIL`'s language, so the kind is e-mail) or a
+# plain login holding a byte outside `_NUMERIC_LINE`'s class (so the line is no time or number).
+_FAST_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+%.\-]{0,63}@[A-Za-z0-9.\-]{1,126}\.[A-Za-z]{2,63}")
+_FAST_LOGIN = re.compile(r"(?=[A-Za-z0-9])[A-Za-z0-9_.\-]*[A-SU-Ya-z_][A-Za-z0-9_.\-]*")
+_FAST_HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9\-]{0,62}\.)+[A-Za-z0-9\-]{1,63}")  # a login and `_HOSTLIKE`
+_SYNTAX_ENDS = ("{", ",", ";")
+_SEP = {b":": ":", b";": ";", b"|": "|"}
 
 
-def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialFinding]:
+def _fast_classify(user: str, sep: str, rest: str):
+    """`_classify(user, sep, rest)` for the shapes of dense combo lists, `_UNSURE` for the rest.
+
+    Why each reject rule of `_classify` cannot fire when this answers (for `:` in `rest`, see
+    `_fast_host_port`): no `:` in `rest` leaves the line one colon at most (no IPv6/MAC prefix,
+    which needs two; no passwd/shadow/group row and no `host:port:` split, which need one in
+    `rest`); `//`, a locked entry, `rest` led by the separator and the syntax endings are tested
+    as `_classify` tests them; the login patterns rule out numeric lines and non-logins, and an
+    address (`@`) or the tests of length and scheme rule out `C:` and URI schemes. `|` in
+    `rest` with `|` as separator is `_classify`'s `smtp_combo` split.
+    """
+    if rest[:2] == "//" or rest[:1] == sep or rest.strip() in _LOCKED or rest.rstrip().endswith(_SYNTAX_ENDS):
+        return _UNSURE
+    if ":" in rest:
+        return _fast_host_port(user, sep, rest)
+    if "@" in user:
+        if _FAST_EMAIL.fullmatch(user) is None:
+            return _UNSURE
+        kind = "email_password"
+    elif _FAST_LOGIN.fullmatch(user) is not None and len(user) > 1 and user.lower() not in _SCHEMES:
+        kind = "user_password"
+    else:
+        return _UNSURE
+    if sep != "|" or "|" not in rest:
+        return kind, user, rest, None, None
+    parts = rest.split("|")
+    if len(parts) == 3 and _PORT.fullmatch(parts[0]) and 0 < int(parts[0]) < 65536:
+        return "smtp_combo", parts[1], parts[2], user, int(parts[0])
+    return _UNSURE
+
+
+def _fast_host_port(user: str, sep: str, rest: str):
+    """`_fast_classify` for `host:port:user:pass` (its caller has tested `//`, locked entries, a
+    leading separator and the syntax endings).
+
+    Why `_classify` accepts it as `smtp_combo`: exactly two colons in `rest`, which starts with a
+    digit, is no passwd/shadow/group row (each needs a third colon or a leading `!`, `*`, `x` or
+    `:`); a dotted host name is no IPv6/MAC prefix (hex digits only before the first colon), no
+    `C:`, no scheme, and is a login and `_HOSTLIKE`; a `rest` outside `_NUMERIC_LINE`'s class
+    makes the line no time or number.
+    """
+    if sep != ":":
+        return _UNSURE
+    parts = rest.split(":")
+    if (len(parts) == 3 and parts[1] and _PORT.fullmatch(parts[0]) and 0 < int(parts[0]) < 65536
+            and _FAST_HOST.fullmatch(user) is not None and _NUMERIC_LINE.fullmatch(rest) is None):
+        return "smtp_combo", parts[1], parts[2], user, int(parts[0])
+    return _UNSURE
+
+
+def _combos(view: View, lines: LineCounter) -> Iterator[Record]:
     """Combo-shaped lines that belong to a combo list (see the module docstring).
 
-    Runs are told by the newlines between consecutive candidates (at most 2 apart, counted in
-    `data`), so line numbers are only counted for lines that are reported.
+    Runs are told by the newlines between consecutive candidates (at most 2 apart). A candidate
+    line holds no newline, so the newlines from one accepted line's start to the next one's are
+    those from its end, counted in `view.text` (a UTF-16 view holds the same newlines between the
+    same lines as `data`); they also give the line numbers within a run from its first one's.
     """
-    text = view.text
+    text, base, step = view.text, view.base, view.step
     first = _COMBO_FIRST.match(text)
-    matches = ([(0, first)] if first is not None else []) + [(m.start() + 1, m) for m in _COMBO.finditer(text)]
-    runs: list[list[tuple[int, tuple]]] = []  # runs of (data offset, classification)
-    prev = -1
-    for line_start, m in matches:
-        user, sep, rest = m.group(1, 2, 3)
-        c = _classify(_dec(user), chr(sep[0]), _dec(rest))
-        if c is None:
-            continue
-        off = view.offset(line_start)
-        if prev >= 0 and _few_newlines(data, prev, off):
-            runs[-1].append((off, c))
+    matches = _COMBO.finditer(text)
+    if first is not None:
+        matches = chain((first,), matches)
+    runs: list[list[tuple[int, tuple, int]]] = []  # runs of (data offset, classification, newlines before)
+    run: list[tuple[int, tuple, int]] = []
+    prev_end = -1
+    fast, seps = _fast_classify, _SEP
+    for m in matches:
+        user, sep, rest = m.groups()
+        u, sp, r = user.decode("utf-8", "replace"), seps[sep], rest.decode("utf-8", "replace")
+        c = fast(u, sp, r)
+        if c is _UNSURE:
+            c = _classify(u, sp, r)
+            if c is None:
+                continue
+        i = m.start(1)
+        if prev_end >= 0 and (gap := text.count(b"\n", prev_end, i)) <= 2:
+            run.append((base + step * i, c, gap))
         else:
-            runs.append([(off, c)])
-        prev = off
+            run = [(base + step * i, c, 0)]
+            runs.append(run)
+        prev_end = m.end()
     total_lines = None
     for run in runs:
         if len(run) < MIN_RUN or _few_keys(run):
@@ -180,18 +254,24 @@ def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialF
                 total_lines = max(1, text.count(b"\n") + (0 if text.endswith(b"\n") else 1))
             if 2 * len(run) < total_lines:
                 continue
-        for off, c in run:
-            yield CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))
+        line = lines.line_at(run[0][0])
+        for off, c, gap in run:
+            line += gap
+            yield (off, c[0], c[1], c[2], c[3], c[4], line)
 
 
-def _few_keys(run: list[tuple[int, tuple]]) -> bool:
+def _few_keys(run: list[tuple[int, tuple, int]]) -> bool:
     """True when a few words repeat on the left of the run: a table of fields, not accounts."""
-    keys = {c[1].lower() if "@" in c[1] else _KEY_SPLIT.split(c[1], 1)[0].lower() for _, c in run}
+    keys = {c[1].lower() if "@" in c[1] else _KEY_SPLIT.split(c[1], 1)[0].lower() for _, c, _ in run}
     return len(keys) <= KEYS_PER_ROW_MIN * len(run)
 
 
-def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
-    """Rows of a CSV/TSV whose first line is a header naming a user and a password column."""
+def _csv_rows(view: View, lines: LineCounter) -> Iterator[Record]:
+    """Rows of a CSV/TSV whose first line is a header naming a user and a password column.
+
+    A row without quotes, CR or NUL, no longer than `csv`'s field limit, is what `csv` makes of
+    it split at the delimiter; only other rows are handed to `csv`.
+    """
     text = view.text
     end = text.find(b"\n")
     header = text[: end if end >= 0 else len(text)].rstrip(b"\r")
@@ -211,27 +291,32 @@ def _csv_rows(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
         return
     hi = next((cols.index(c) for c in _CSV_HOST if c in cols), None)
     port_i = cols.index("port") if "port" in cols else None
+    limit = csv.field_size_limit()
     pos = end + 1 if end >= 0 else len(text)
     while pos < len(text):
         nl = text.find(b"\n", pos)
         nl = len(text) if nl < 0 else nl
         raw = text[pos:nl].rstrip(b"\r")
         if raw.strip():
-            try:
-                row = next(csv.reader([_dec(raw)], delimiter=delim), [])
-            except csv.Error:
-                row = []
+            line = _dec(raw)
+            if '"' not in line and "\r" not in line and "\x00" not in line and len(line) <= limit:
+                row = line.split(delim)
+            else:
+                try:
+                    row = next(csv.reader([line], delimiter=delim), [])
+                except csv.Error:
+                    row = []
             if len(row) > max(ui, pi) and (row[ui] or row[pi]):
                 host = row[hi] if hi is not None and hi < len(row) and row[hi] else None
                 port = None
                 if port_i is not None and port_i < len(row) and _PORT.fullmatch(row[port_i].strip()):
                     port = int(row[port_i].strip())
                 off = view.offset(pos)
-                yield CredentialFinding(off, "csv", row[ui], row[pi], host, port, lines.line_at(off))
+                yield (off, "csv", row[ui], row[pi], host, port, lines.line_at(off))
         pos = nl + 1
 
 
-def _url_creds(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
+def _url_creds(view: View, lines: LineCounter) -> Iterator[Record]:
     text = view.text
     for m in _URL_CRED.finditer(text):
         s = _SCHEME_BEFORE.search(text, max(0, m.start() - 16), m.start())
@@ -243,11 +328,11 @@ def _url_creds(view: View, lines: LineCounter) -> Iterator[CredentialFinding]:
             continue  # documentation's example pair; a host name disguised as a user
         off = view.offset(s.start())
         port = int(m.group(4)) if m.group(4) and 0 < int(m.group(4)) < 65536 else None
-        yield CredentialFinding(off, "url", _dec(m.group(1)), _dec(m.group(2)), _dec(m.group(3)), port, lines.line_at(off))
+        yield (off, "url", _dec(m.group(1)), _dec(m.group(2)), _dec(m.group(3)), port, lines.line_at(off))
 
 
-def extract(data: bytes, source: Source) -> Iterator[CredentialFinding]:
-    """Credentials in `data` (and in its UTF-16 runs); see the module docstring."""
+def _records(data: bytes, source: Source) -> Iterator[Record]:
+    """The findings of `extract`, as tuples of their fields."""
     if account_file(source) is not None:  # /etc/passwd, shadow, group, gshadow: the `accounts` table
         return
     lines = LineCounter(data)
@@ -259,8 +344,30 @@ def extract(data: bytes, source: Source) -> Iterator[CredentialFinding]:
                 csv_done = bool(rows)
                 yield from rows
         if not csv_done:
-            yield from _combos(view, data, lines)
+            yield from _combos(view, lines)
         yield from _url_creds(view, lines)  # anchored on `://`: finds nothing fast
+
+
+def extract(data: bytes, source: Source) -> Iterator[CredentialFinding]:
+    """Credentials in `data` (and in its UTF-16 runs); see the module docstring."""
+    for r in _records(data, source):
+        yield CredentialFinding(*r)
+
+
+_BLOCK = 1 << 15  # findings per column block: the pipeline's chunk of findings on the `extract` path
+
+
+def extract_columns(data: bytes, source: Source) -> Iterator[Columns]:
+    """`extract`'s findings as column blocks of Python lists: no frozen object per finding."""
+    return _column_blocks(data, source)
+
+
+def _column_blocks(data: bytes, source: Source) -> Iterator[Columns]:
+    records = _records(data, source)
+    while chunk := list(islice(records, _BLOCK)):
+        offset, kind, username, secret, host, port, line_no = zip(*chunk)
+        yield {"offset": np.array(offset, np.int64), "kind": list(kind), "username": list(username),
+               "secret": list(secret), "host": list(host), "port": list(port), "line_no": list(line_no)}
 
 
 EXTRACTOR = Extractor(
@@ -269,5 +376,6 @@ EXTRACTOR = Extractor(
     table="credentials",
     finding=CredentialFinding,
     extract=extract,
+    columns=extract_columns,
     description="Combo lists, credential CSVs and URL passwords, judged by file context",
 )
