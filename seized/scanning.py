@@ -147,8 +147,11 @@ class ObjectContext:
 
 
 SPILL_ROWS = 1 << 18  # rows of one table a unit holds before they are sorted and spilled as a run
+SPILL_BYTES = 48 << 20  # or Arrow bytes: dense e-mail rows are wide, 2^18 of them are hundreds of MiB
 FINDING_CHUNK = 1 << 15  # findings of one extractor on one window made into rows at a time
-MERGE_BATCH = 1 << 14  # rows per batch of a spilled run
+MERGE_BATCH = 1 << 14  # most rows per batch of a spilled run
+RUN_BATCH_BYTES = 1 << 20  # about the Arrow bytes per batch of a spilled run (never under MIN_RUN_BATCH rows)
+MIN_RUN_BATCH = 1 << 10
 
 
 @dataclass(slots=True)
@@ -166,7 +169,9 @@ class Rows:
     errors: list[Problem] = field(default_factory=list)  # `errors` rows (caseformat.tables.errors_table)
     spill_dir: Path | None = None
     spill_rows: int | None = None  # None: the module's SPILL_ROWS
+    spill_bytes: int | None = None  # None: the module's SPILL_BYTES
     held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
+    held_bytes: dict[str, int] = field(default_factory=dict)  # Arrow bytes in `batches` per table
     spilled: dict[str, list[Path]] = field(default_factory=dict)  # sorted runs on disk, in order
 
     def add(self, table: str, columns: dict[str, list] | pa.Table) -> pa.Table:
@@ -178,18 +183,25 @@ class Rows:
         self.batches[table].append(batch)
         if self.spill_dir is not None:
             held = self.held[table] = self.held.get(table, 0) + batch.num_rows
-            if held >= (self.spill_rows or SPILL_ROWS):
+            nbytes = self.held_bytes[table] = self.held_bytes.get(table, 0) + batch.nbytes
+            if held >= (self.spill_rows or SPILL_ROWS) or nbytes >= (self.spill_bytes or SPILL_BYTES):
                 self.spill(table)
         return batch
 
     def spill(self, table: str) -> None:
-        """Sort what `table` holds into a run and write it to `spill_dir`, holding nothing."""
+        """Sort what `table` holds into a run and write it to `spill_dir`, holding nothing.
+
+        The run is written in batches of about RUN_BATCH_BYTES: a merge holds one stored
+        batch of every run at once, so a batch's size, not its row count, is what it costs."""
         run = sorted_run(table, self.batches.pop(table))
         runs = self.spilled.setdefault(table, [])
         path = self.spill_dir / f"{table}.run-{len(runs):06d}.arrow"
-        write_ipc(path, [run], MERGE_BATCH)  # batches: a merge reads a run a batch at a time
+        write_ipc(path, [run], run_batch_rows(run))
         runs.append(path)
         self.held[table] = 0
+        self.held_bytes[table] = 0
+        del run
+        pa.default_memory_pool().release_unused()  # the allocator keeps freed pages otherwise
 
     def runs(self, table: str) -> list[pa.Table | Path]:
         """The table's sorted runs in the order they were made: spilled files, then what is held."""
@@ -219,20 +231,34 @@ def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
     return t.append_column("finding_key", finding_keys(table, t))
 
 
+def run_batch_rows(run: pa.Table) -> int:
+    """Rows per stored batch of a spilled run: about RUN_BATCH_BYTES, within [MIN_RUN_BATCH, MERGE_BATCH]."""
+    if not run.num_rows or not run.nbytes:
+        return MERGE_BATCH
+    return max(MIN_RUN_BATCH, min(MERGE_BATCH, run.num_rows * RUN_BATCH_BYTES // run.nbytes))
+
+
+def run_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The stored batches of a spilled run, one at a time. Read, not memory-mapped: a mapped
+    file's touched pages count in the process's memory until the map is closed, so a merge
+    of N runs read mapped ends up with every run resident (caseformat.journal.table_pieces)."""
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+
+
 def write_ipc(path: Path, tables: Iterable[pa.Table | Path], max_chunksize: int | None = None) -> None:
     """An Arrow IPC file of the tables' rows in order; a Path is a run already on disk (read
-    memory-mapped, one batch at a time, so a run is never copied whole into memory)."""
+    one batch at a time, so a run is never copied whole into memory)."""
     writer = None
     try:
         for t in tables:
             if isinstance(t, Path):
-                with pa.memory_map(str(t)) as source:
-                    reader = pa.ipc.open_file(source)
-                    for i in range(reader.num_record_batches):
-                        batch = reader.get_batch(i)
-                        if writer is None:
-                            writer = pa.ipc.new_file(str(path), batch.schema)
-                        writer.write_batch(batch)
+                for batch in run_batches(t):
+                    if writer is None:
+                        writer = pa.ipc.new_file(str(path), batch.schema)
+                    writer.write_batch(batch)
             else:
                 if writer is None:
                     writer = pa.ipc.new_file(str(path), t.schema)

@@ -26,11 +26,13 @@ from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, 
 from ingest.fsreaders import reader_for
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
-from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, scan_rules,
-                             scan_window, windows, write_ipc)
+from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, run_batches,
+                             scan_rules, scan_window, windows, write_ipc)
 from seized.scanning import SAME_OFFSET
 
 READ_BLOCK = 16 * 1024 * 1024
+MERGE_TOTAL = 1 << 16  # rows of all runs loaded in one round of a merge (`merge_piece_rows`)
+MERGE_FLOOR = 1 << 10  # but at least this many of each run: fewer would make rounds cost more than rows
 
 _images: dict[tuple, ImageReader] = {}
 _filesystems: dict[tuple[ImageSpec, str, str], object] = {}
@@ -107,7 +109,7 @@ def _rules(options: ScanOptions):
 
 def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> UnitResult:
     """Scan one unit. With `folder` (an empty folder the caller owns), the finding tables never
-    sit whole in memory: rows beyond `scanning.SPILL_ROWS` per table are spilled there as sorted
+    sit whole in memory: rows beyond `scanning.SPILL_ROWS` or SPILL_BYTES per table are spilled there as sorted
     runs, and every table is written there as `<name>.arrow` (the result's `folder` says so);
     without it, the tables come back as IPC bytes in `tables`."""
     if unit.kind == "hash":
@@ -125,6 +127,8 @@ def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> Un
     if folder is not None:
         for name in rows.tables():
             _write_runs(folder / f"{name}.arrow", name, rows)
+            rows.batches.pop(name, None)  # written: nothing of the table need stay in memory
+        pa.default_memory_pool().release_unused()
         if rows.errors:
             tables["errors"] = errors_table(rows.errors)
         for name, t in tables.items():
@@ -197,7 +201,9 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
     result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
     judging.finish(ctx, rows)
     if keep_for_containers:
-        _scan_members(b"".join(keep_for_containers), ctx, rules, rows, 0, containers.Budget())
+        data = b"".join(keep_for_containers)  # a lone block is itself, not a copy
+        keep_for_containers = None  # else the blocks stay alive beside their join while members are scanned
+        _scan_members(data, ctx, rules, rows, 0, containers.Budget())
     return result
 
 
@@ -294,25 +300,29 @@ def _write_runs(path: Path, name: str, rows: Rows) -> None:
         r.unlink()
 
 
-def _pieces(run: pa.Table | Path):
-    """A run's rows a batch at a time (a spilled run memory-mapped)."""
-    if isinstance(run, Path):
-        with pa.memory_map(str(run)) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield pa.Table.from_batches([reader.get_batch(i)])
-    else:
-        for batch in run.to_batches(MERGE_BATCH):
-            yield pa.Table.from_batches([batch], run.schema)
+def _pieces(run: pa.Table | Path, size: int):
+    """A run's rows `size` rows at a time (a spilled run read one stored batch at a time)."""
+    batches = run_batches(run) if isinstance(run, Path) else run.to_batches(MERGE_BATCH)
+    for batch in batches:
+        for start in range(0, batch.num_rows, size):
+            yield pa.Table.from_batches([batch.slice(start, size)])
+        del batch
+
+
+def merge_piece_rows(runs: int) -> int:
+    """Rows loaded per run in a round of `_merged`: MERGE_TOTAL over all runs together, so a
+    merge of many runs holds no more than one of few (but never under MERGE_FLOOR a run)."""
+    return max(MERGE_FLOOR, MERGE_TOTAL // max(runs, 1))
 
 
 def _merged(name: str, runs: list):
-    """The rows of sorted runs in sort order, holding about one batch per run: each round sorts
-    what is loaded and gives out every row up to the smallest last loaded row of the runs not
-    yet read to their end (no row still unread can sort before it). Rows equal in every sort
+    """The rows of sorted runs in sort order, holding about MERGE_TOTAL rows of all runs (plus one
+    stored batch of each spilled run): each round sorts what is loaded and gives out every row up
+    to the smallest last loaded row of the runs not yet read to their end (no row still unread can sort before it). Rows equal in every sort
     key may come out in another order than one sort of all rows would give them; such rows
     differ at most in list columns, which are not sort keys (none in practice)."""
-    sources = [_pieces(r) for r in runs]
+    size = merge_piece_rows(len(runs))
+    sources = [_pieces(r, size) for r in runs]
     bufs: list[pa.Table | None] = [None] * len(runs)
     more = [True] * len(runs)
     while True:
@@ -346,9 +356,9 @@ def _merged(name: str, runs: list):
 
 
 def _edge(run: pa.Table | Path, last: bool) -> pa.Table:
-    """The first or last row of a run (a spilled run is read memory-mapped, one batch)."""
+    """The first or last row of a run (of a spilled run, one stored batch is read)."""
     if isinstance(run, Path):
-        with pa.memory_map(str(run)) as source:
+        with pa.OSFile(str(run)) as source:
             reader = pa.ipc.open_file(source)
             batch = reader.get_batch(reader.num_record_batches - 1 if last else 0)
             return pa.Table.from_batches([batch.slice(batch.num_rows - 1 if last else 0, 1)])
