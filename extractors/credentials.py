@@ -41,6 +41,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Iterator
 
 from extractors._text import LineCounter, View, views
@@ -153,12 +154,16 @@ def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialF
     """Combo-shaped lines that belong to a combo list (see the module docstring).
 
     Runs are told by the newlines between consecutive candidates (at most 2 apart, counted in
-    `data`), so line numbers are only counted for lines that are reported.
+    `data`), so line numbers are only counted for lines that are reported. The matches are
+    taken one at a time and a run is given out as soon as the next one starts: a 16 MiB window
+    of a combo list is 400,000 lines, and all their match objects and runs held together cost
+    a worker hundreds of MiB (issue 17).
     """
     text = view.text
     first = _COMBO_FIRST.match(text)
-    matches = ([(0, first)] if first is not None else []) + [(m.start() + 1, m) for m in _COMBO.finditer(text)]
-    runs: list[list[tuple[int, tuple]]] = []  # runs of (data offset, classification)
+    matches = chain(((0, first),) if first is not None else (), ((m.start() + 1, m) for m in _COMBO.finditer(text)))
+    run: list[tuple[int, tuple]] = []  # the current run of (data offset, classification)
+    total_lines: list[int] = []  # the view's line count, counted once when a short run needs it
     prev = -1
     for line_start, m in matches:
         user, sep, rest = m.group(1, 2, 3)
@@ -167,21 +172,28 @@ def _combos(view: View, data: bytes, lines: LineCounter) -> Iterator[CredentialF
             continue
         off = view.offset(line_start)
         if prev >= 0 and _few_newlines(data, prev, off):
-            runs[-1].append((off, c))
+            run.append((off, c))
         else:
-            runs.append([(off, c)])
+            if run:
+                yield from _run_findings(run, text, lines, total_lines)
+            run = [(off, c)]
         prev = off
-    total_lines = None
-    for run in runs:
-        if len(run) < MIN_RUN or _few_keys(run):
-            continue
-        if len(run) < LONG_RUN:
-            if total_lines is None:
-                total_lines = max(1, text.count(b"\n") + (0 if text.endswith(b"\n") else 1))
-            if 2 * len(run) < total_lines:
-                continue
-        for off, c in run:
-            yield CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))
+    if run:
+        yield from _run_findings(run, text, lines, total_lines)
+
+
+def _run_findings(run: list[tuple[int, tuple]], text: bytes, lines: LineCounter,
+                  total_lines: list[int]) -> Iterator[CredentialFinding]:
+    """The findings of one run of combo-shaped lines, if it is a combo list (module docstring)."""
+    if len(run) < MIN_RUN or _few_keys(run):
+        return
+    if len(run) < LONG_RUN:
+        if not total_lines:
+            total_lines.append(max(1, text.count(b"\n") + (0 if text.endswith(b"\n") else 1)))
+        if 2 * len(run) < total_lines[0]:
+            return
+    for off, c in run:
+        yield CredentialFinding(off, c[0], c[1], c[2], c[3], c[4], lines.line_at(off))
 
 
 def _few_keys(run: list[tuple[int, tuple]]) -> bool:
