@@ -147,7 +147,7 @@ class ObjectContext:
 
 
 SPILL_ROWS = 1 << 18  # rows of one table a unit holds before they are sorted and spilled as a run
-SPILL_BYTES = 48 << 20  # or Arrow bytes: dense e-mail rows are wide, 2^18 of them are hundreds of MiB
+SPILL_BYTES = 32 << 20  # or Arrow bytes of all tables together: dense rows are wide, 2^18 e-mail rows ~45 MiB
 FINDING_CHUNK = 1 << 15  # findings of one extractor on one window made into rows at a time
 MERGE_BATCH = 1 << 14  # most rows per batch of a spilled run
 RUN_BATCH_BYTES = 1 << 20  # about the Arrow bytes per batch of a spilled run (never under MIN_RUN_BATCH rows)
@@ -183,9 +183,12 @@ class Rows:
         self.batches[table].append(batch)
         if self.spill_dir is not None:
             held = self.held[table] = self.held.get(table, 0) + batch.num_rows
-            nbytes = self.held_bytes[table] = self.held_bytes.get(table, 0) + batch.nbytes
-            if held >= (self.spill_rows or SPILL_ROWS) or nbytes >= (self.spill_bytes or SPILL_BYTES):
+            self.held_bytes[table] = self.held_bytes.get(table, 0) + batch.nbytes
+            if held >= (self.spill_rows or SPILL_ROWS):
                 self.spill(table)
+            # bytes are bounded over all tables: a dense window fills e-mails and credentials at once
+            while sum(self.held_bytes.values()) >= (self.spill_bytes or SPILL_BYTES):
+                self.spill(max(self.held_bytes, key=self.held_bytes.__getitem__))
         return batch
 
     def spill(self, table: str) -> None:
@@ -201,7 +204,7 @@ class Rows:
         self.held[table] = 0
         self.held_bytes[table] = 0
         del run
-        pa.default_memory_pool().release_unused()  # the allocator keeps freed pages otherwise
+        release_memory()
 
     def runs(self, table: str) -> list[pa.Table | Path]:
         """The table's sorted runs in the order they were made: spilled files, then what is held."""
@@ -229,6 +232,28 @@ def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
     """Batches of one table sorted in final order, with their finding keys (one Arrow chunk)."""
     t = sort_worker_table(table, pa.concat_tables(batches)).combine_chunks()
     return t.append_column("finding_key", finding_keys(table, t))
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system: Arrow's allocator and glibc's heap both keep freed
+    pages for reuse, and after a dense window's rows (numpy and Python objects, many MiB) are
+    gone the heap stays fragmented at its high-water mark (malloc_trim: a few ms). Not by
+    MALLOC_TRIM_THRESHOLD_, which costs system CPU on every read (seized.cluster.WORKER_ENV)."""
+    pa.default_memory_pool().release_unused()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _libc_malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
 
 
 def run_batch_rows(run: pa.Table) -> int:

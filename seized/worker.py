@@ -28,7 +28,7 @@ from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
 from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, run_batches,
                              scan_rules, scan_window, windows, write_ipc)
-from seized.scanning import SAME_OFFSET
+from seized.scanning import SAME_OFFSET, release_memory
 
 READ_BLOCK = 16 * 1024 * 1024
 MERGE_TOTAL = 1 << 16  # rows of all runs loaded in one round of a merge (`merge_piece_rows`)
@@ -128,7 +128,7 @@ def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> Un
         for name in rows.tables():
             _write_runs(folder / f"{name}.arrow", name, rows)
             rows.batches.pop(name, None)  # written: nothing of the table need stay in memory
-        pa.default_memory_pool().release_unused()
+        release_memory()
         if rows.errors:
             tables["errors"] = errors_table(rows.errors)
         for name, t in tables.items():
