@@ -172,6 +172,11 @@ class Rows:
     spill_bytes: int | None = None  # None: the module's SPILL_BYTES
     held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
     held_bytes: dict[str, int] = field(default_factory=dict)  # Arrow bytes in `batches` per table
+    since_cut: dict[str, int] = field(default_factory=dict)  # rows per table since its last cut
+    # Per table, how many runs were spilled at each cut: a spill because `spill_rows` rows came
+    # since the last cut. Spills for bytes fall between cuts; the unit's file is laid out as if
+    # only the cuts had been spilled (worker._write_runs), so its bytes do not depend on them.
+    cuts: dict[str, list[int]] = field(default_factory=dict)
     spilled: dict[str, list[Path]] = field(default_factory=dict)  # sorted runs on disk, in order
 
     def add(self, table: str, columns: dict[str, list] | pa.Table) -> pa.Table:
@@ -182,10 +187,13 @@ class Rows:
             batch = pa.Table.from_pydict(columns, schema=worker_schema(table))
         self.batches[table].append(batch)
         if self.spill_dir is not None:
-            held = self.held[table] = self.held.get(table, 0) + batch.num_rows
+            self.held[table] = self.held.get(table, 0) + batch.num_rows
             self.held_bytes[table] = self.held_bytes.get(table, 0) + batch.nbytes
-            if held >= (self.spill_rows or SPILL_ROWS):
+            since = self.since_cut[table] = self.since_cut.get(table, 0) + batch.num_rows
+            if since >= (self.spill_rows or SPILL_ROWS):
                 self.spill(table)
+                self.cuts.setdefault(table, []).append(len(self.spilled[table]))
+                self.since_cut[table] = 0
             # bytes are bounded over all tables: a dense window fills e-mails and credentials at once
             while sum(self.held_bytes.values()) >= (self.spill_bytes or SPILL_BYTES):
                 self.spill(max(self.held_bytes, key=self.held_bytes.__getitem__))

@@ -137,7 +137,7 @@ def test_merge_of_many_runs_holds_a_bounded_number_of_rows(tmp_path, monkeypatch
     assert len(runs) > 50
     stored = [b.num_rows for r in runs if not isinstance(r, pa.Table) for b in seized.scanning.run_batches(r)]
     assert max(stored) < 10  # batches of about RUN_BATCH_BYTES, not of MERGE_BATCH rows
-    out = list(seized.worker._merged("emails", runs))
+    out = list(seized.worker._group_rows("emails", runs))
     assert max(t.num_rows for t in out) <= max(240, 2 * len(runs))
     assert pa.concat_tables(out).combine_chunks().equals(want.combine_chunks())
 
@@ -152,3 +152,34 @@ def test_spilled_runs_are_read_not_memory_mapped(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pa, "memory_map", refuse)
     _write_runs(tmp_path / "emails.arrow", "emails", rows)
+
+
+def _batches(path):
+    with pa.OSFile(str(path)) as src:
+        reader = pa.ipc.open_file(src)
+        return [reader.get_batch(i) for i in range(reader.num_record_batches)]
+
+
+def test_unit_file_is_laid_out_as_without_spilling_by_bytes(tmp_path, monkeypatch):
+    """The conductor's Parquet pages follow the record batches of the unit files, so a unit's
+    file must not depend on spills for bytes: the same batches, row for row, whatever SPILL_BYTES."""
+    import seized.scanning
+    import seized.worker
+
+    for module in (seized.scanning, seized.worker):
+        monkeypatch.setattr(module, "MERGE_BATCH", 7)
+    monkeypatch.setattr(seized.worker, "UNIT_BATCH", 40)
+    for fill in (_fill, _fill_small):
+        for spill_rows in (10**6, 100, 333):
+            layouts = []
+            for spill_bytes in (10**9, 4_000, 30_000):
+                folder = tmp_path / f"{fill.__name__}-{spill_rows}-{spill_bytes}"
+                folder.mkdir()
+                rows = Rows(spill_dir=folder, spill_rows=spill_rows, spill_bytes=spill_bytes)
+                fill(rows) if fill is _fill_small else fill(rows, Judging(JUDGEMENTS))
+                _write_runs(folder / "emails.arrow", "emails", rows)
+                layouts.append(_batches(folder / "emails.arrow"))
+            want = layouts[0]
+            for got in layouts[1:]:
+                assert [b.num_rows for b in got] == [b.num_rows for b in want], (fill.__name__, spill_rows)
+                assert all(g.equals(w) for g, w in zip(got, want)), (fill.__name__, spill_rows)
