@@ -162,7 +162,9 @@ class Rows:
     building one dict per finding cost more than finding them. Memory is bounded whatever
     the unit's finding count when `spill_dir` is given: once a table holds `spill_rows`
     rows they are sorted into a run (with their finding keys, as the journal wants them)
-    and written there as an Arrow IPC file; `finish` joins the runs (see `runs`).
+    and written there as an Arrow IPC file; so is the largest table whenever the tables
+    together hold `spill_bytes` (dense rows are wide: a row count alone let a worker hold
+    hundreds of MiB). The worker joins the runs (worker._write_runs, see `runs`).
     """
 
     batches: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
