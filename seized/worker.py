@@ -324,7 +324,10 @@ def _group_rows(name: str, group: list):
     """The rows of one group of runs in sort order, as pieces of any size."""
     if len(group) == 1 or _in_order(name, group):
         for run in group:
-            yield from _pieces(run, MERGE_BATCH)
+            if isinstance(run, Path):
+                yield from _pieces(run, MERGE_BATCH)
+            else:  # rows held to the end: one chunk (`sorted_run`), sliced by `_rechunked`, not copied
+                yield run
         return
     size = merge_piece_rows(len(group))
     yield from _merged(name, [_pieces(r, size) for r in group])
@@ -335,6 +338,13 @@ def _rechunked(pieces, size: int):
     buf: list[pa.Table] = []
     n = 0
     for piece in pieces:
+        if not buf and piece.num_rows >= size:  # whole tables of a large piece: slices, no copy
+            whole = piece.num_rows // size * size
+            for start in range(0, whole, size):
+                yield piece.slice(start, size).combine_chunks()
+            piece = piece.slice(whole)
+            if not piece.num_rows:
+                continue
         buf.append(piece)
         n += piece.num_rows
         while n >= size:
