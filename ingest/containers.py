@@ -160,6 +160,7 @@ def _stream(data: bytes, name: str, kind: str, budget: Budget) -> Iterator[Membe
             if rest[:2] != b"\x1f\x8b":
                 break
         result = b"".join(out)
+        del out  # a concatenated stream's pieces: held beside their join while the member is scanned
     elif kind == "bzip2":
         result = bz2.BZ2Decompressor().decompress(data, max_length=limit)
     else:

@@ -147,8 +147,11 @@ class ObjectContext:
 
 
 SPILL_ROWS = 1 << 18  # rows of one table a unit holds before they are sorted and spilled as a run
+SPILL_BYTES = 32 << 20  # or Arrow bytes of all tables together: dense rows are wide, 2^18 e-mail rows ~45 MiB
 FINDING_CHUNK = 1 << 15  # findings of one extractor on one window made into rows at a time
-MERGE_BATCH = 1 << 14  # rows per batch of a spilled run
+MERGE_BATCH = 1 << 14  # most rows per batch of a spilled run
+RUN_BATCH_BYTES = 1 << 20  # about the Arrow bytes per batch of a spilled run (never under MIN_RUN_BATCH rows)
+MIN_RUN_BATCH = 1 << 10
 
 
 @dataclass(slots=True)
@@ -159,14 +162,23 @@ class Rows:
     building one dict per finding cost more than finding them. Memory is bounded whatever
     the unit's finding count when `spill_dir` is given: once a table holds `spill_rows`
     rows they are sorted into a run (with their finding keys, as the journal wants them)
-    and written there as an Arrow IPC file; `finish` joins the runs (see `runs`).
+    and written there as an Arrow IPC file; so is the largest table whenever the tables
+    together hold `spill_bytes` (dense rows are wide: a row count alone let a worker hold
+    hundreds of MiB). The worker joins the runs (worker._write_runs, see `runs`).
     """
 
     batches: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
     errors: list[Problem] = field(default_factory=list)  # `errors` rows (caseformat.tables.errors_table)
     spill_dir: Path | None = None
     spill_rows: int | None = None  # None: the module's SPILL_ROWS
+    spill_bytes: int | None = None  # None: the module's SPILL_BYTES
     held: dict[str, int] = field(default_factory=dict)  # rows in `batches` per table
+    held_bytes: dict[str, int] = field(default_factory=dict)  # Arrow bytes in `batches` per table
+    since_cut: dict[str, int] = field(default_factory=dict)  # rows per table since its last cut
+    # Per table, how many runs were spilled at each cut: a spill because `spill_rows` rows came
+    # since the last cut. Spills for bytes fall between cuts; the unit's file is laid out as if
+    # only the cuts had been spilled (worker._write_runs), so its bytes do not depend on them.
+    cuts: dict[str, list[int]] = field(default_factory=dict)
     spilled: dict[str, list[Path]] = field(default_factory=dict)  # sorted runs on disk, in order
 
     def add(self, table: str, columns: dict[str, list] | pa.Table) -> pa.Table:
@@ -177,19 +189,32 @@ class Rows:
             batch = pa.Table.from_pydict(columns, schema=worker_schema(table))
         self.batches[table].append(batch)
         if self.spill_dir is not None:
-            held = self.held[table] = self.held.get(table, 0) + batch.num_rows
-            if held >= (self.spill_rows or SPILL_ROWS):
+            self.held[table] = self.held.get(table, 0) + batch.num_rows
+            self.held_bytes[table] = self.held_bytes.get(table, 0) + batch.nbytes
+            since = self.since_cut[table] = self.since_cut.get(table, 0) + batch.num_rows
+            if since >= (self.spill_rows or SPILL_ROWS):
                 self.spill(table)
+                self.cuts.setdefault(table, []).append(len(self.spilled[table]))
+                self.since_cut[table] = 0
+            # bytes are bounded over all tables: a dense window fills e-mails and credentials at once
+            while sum(self.held_bytes.values()) >= (self.spill_bytes or SPILL_BYTES):
+                self.spill(max(self.held_bytes, key=self.held_bytes.__getitem__))
         return batch
 
     def spill(self, table: str) -> None:
-        """Sort what `table` holds into a run and write it to `spill_dir`, holding nothing."""
+        """Sort what `table` holds into a run and write it to `spill_dir`, holding nothing.
+
+        The run is written in batches of about RUN_BATCH_BYTES: a merge holds one stored
+        batch of every run at once, so a batch's size, not its row count, is what it costs."""
         run = sorted_run(table, self.batches.pop(table))
         runs = self.spilled.setdefault(table, [])
         path = self.spill_dir / f"{table}.run-{len(runs):06d}.arrow"
-        write_ipc(path, [run], MERGE_BATCH)  # batches: a merge reads a run a batch at a time
+        write_ipc(path, [run], run_batch_rows(run))
         runs.append(path)
         self.held[table] = 0
+        self.held_bytes[table] = 0
+        del run
+        release_memory()
 
     def runs(self, table: str) -> list[pa.Table | Path]:
         """The table's sorted runs in the order they were made: spilled files, then what is held."""
@@ -219,20 +244,56 @@ def sorted_run(table: str, batches: list[pa.Table]) -> pa.Table:
     return t.append_column("finding_key", finding_keys(table, t))
 
 
+def release_memory() -> None:
+    """Give freed memory back to the system: Arrow's allocator and glibc's heap both keep freed
+    pages for reuse, and after a dense window's rows (numpy and Python objects, many MiB) are
+    gone the heap stays fragmented at its high-water mark (malloc_trim: a few ms). Not by
+    MALLOC_TRIM_THRESHOLD_, which costs system CPU on every read (seized.cluster.WORKER_ENV)."""
+    pa.default_memory_pool().release_unused()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _libc_malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
+
+
+def run_batch_rows(run: pa.Table) -> int:
+    """Rows per stored batch of a spilled run: about RUN_BATCH_BYTES, within [MIN_RUN_BATCH, MERGE_BATCH]."""
+    if not run.num_rows or not run.nbytes:
+        return MERGE_BATCH
+    return max(MIN_RUN_BATCH, min(MERGE_BATCH, run.num_rows * RUN_BATCH_BYTES // run.nbytes))
+
+
+def run_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The stored batches of a spilled run, one at a time. Read, not memory-mapped: a mapped
+    file's touched pages count in the process's memory until the map is closed, so a merge
+    of N runs read mapped ends up with every run resident (caseformat.journal.table_pieces)."""
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+
+
 def write_ipc(path: Path, tables: Iterable[pa.Table | Path], max_chunksize: int | None = None) -> None:
     """An Arrow IPC file of the tables' rows in order; a Path is a run already on disk (read
-    memory-mapped, one batch at a time, so a run is never copied whole into memory)."""
+    one batch at a time, so a run is never copied whole into memory)."""
     writer = None
     try:
         for t in tables:
             if isinstance(t, Path):
-                with pa.memory_map(str(t)) as source:
-                    reader = pa.ipc.open_file(source)
-                    for i in range(reader.num_record_batches):
-                        batch = reader.get_batch(i)
-                        if writer is None:
-                            writer = pa.ipc.new_file(str(path), batch.schema)
-                        writer.write_batch(batch)
+                for batch in run_batches(t):
+                    if writer is None:
+                        writer = pa.ipc.new_file(str(path), batch.schema)
+                    writer.write_batch(batch)
             else:
                 if writer is None:
                     writer = pa.ipc.new_file(str(path), t.schema)

@@ -26,11 +26,14 @@ from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, 
 from ingest.fsreaders import reader_for
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
-from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, scan_rules,
-                             scan_window, windows, write_ipc)
-from seized.scanning import SAME_OFFSET
+from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, run_batches,
+                             scan_rules, scan_window, windows, write_ipc)
+from seized.scanning import SAME_OFFSET, release_memory
 
 READ_BLOCK = 16 * 1024 * 1024
+MERGE_TOTAL = 1 << 16  # rows of all runs loaded in one round of a merge (`merge_piece_rows`)
+MERGE_FLOOR = 1 << 10  # but at least this many of each run: fewer would make rounds cost more than rows
+UNIT_BATCH = 1 << 16  # rows per batch of a unit's rows held to the end (= seized.assembly.ASSEMBLY_PIECE_ROWS)
 
 _images: dict[tuple, ImageReader] = {}
 _filesystems: dict[tuple[ImageSpec, str, str], object] = {}
@@ -107,7 +110,7 @@ def _rules(options: ScanOptions):
 
 def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> UnitResult:
     """Scan one unit. With `folder` (an empty folder the caller owns), the finding tables never
-    sit whole in memory: rows beyond `scanning.SPILL_ROWS` per table are spilled there as sorted
+    sit whole in memory: rows beyond `scanning.SPILL_ROWS` or SPILL_BYTES per table are spilled there as sorted
     runs, and every table is written there as `<name>.arrow` (the result's `folder` says so);
     without it, the tables come back as IPC bytes in `tables`."""
     if unit.kind == "hash":
@@ -125,6 +128,8 @@ def run_unit(unit: Unit, options: ScanOptions, folder: Path | None = None) -> Un
     if folder is not None:
         for name in rows.tables():
             _write_runs(folder / f"{name}.arrow", name, rows)
+            rows.batches.pop(name, None)  # written: nothing of the table need stay in memory
+        release_memory()
         if rows.errors:
             tables["errors"] = errors_table(rows.errors)
         for name, t in tables.items():
@@ -197,7 +202,9 @@ def _scan_file(image: ImageSpec, task: FileTask, options: ScanOptions, rules, ro
     result["md5"], result["sha1"], result["sha256"] = (d.hexdigest() for d in digests)
     judging.finish(ctx, rows)
     if keep_for_containers:
-        _scan_members(b"".join(keep_for_containers), ctx, rules, rows, 0, containers.Budget())
+        data = b"".join(keep_for_containers)  # a lone block is itself, not a copy
+        keep_for_containers = None  # else the blocks stay alive beside their join while members are scanned
+        _scan_members(data, ctx, rules, rows, 0, containers.Budget())
     return result
 
 
@@ -281,40 +288,98 @@ _same_offset = SAME_OFFSET  # offset -> offset, with an array form for the colum
 
 def _write_runs(path: Path, name: str, rows: Rows) -> None:
     """One table's sorted runs as one IPC file at `path`, the same rows in the same order as
-    `_to_arrow` gives: runs whose seams are in order are copied one batch at a time; if a run
-    starts before the previous one ends (an archive's members sort before the file's own rows,
-    and may follow a spill of them) the runs are sorted together in memory, as without spilling."""
+    `_to_arrow` gives, laid out in record batches as if only the cuts (`Rows.cuts`: every
+    SPILL_ROWS rows) had been spilled and never for bytes: the Parquet writer's pages follow
+    the pieces the conductor reads, so the case's bytes would otherwise change with SPILL_BYTES.
+
+    The runs between two cuts are a group: what one run was before spilling by bytes. A group
+    whose runs are in order is their rows one after another; otherwise they are merged, about
+    MERGE_TOTAL rows of them all in memory. Groups in order are written one after another; if
+    one starts before the previous ends (an archive's members sort before the file's own rows,
+    and may follow a spill of them), the groups are merged as runs of MERGE_BATCH pieces were."""
     runs = rows.runs(name)
     spilled = [r for r in runs if isinstance(r, Path)]
-    if len(runs) > 1 and not _in_order(name, runs):
-        write_ipc(path, _merged(name, runs))
-    else:
-        write_ipc(path, runs)
+    bounds = [0, *rows.cuts.get(name, ()), len(runs)]
+    groups = [runs[lo:hi] for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    held_last = bounds[-2] < len(runs)  # rows came after the last cut: they were held, not spilled
+    write_ipc(path, _unspilled(name, groups, held_last))
     for r in spilled:
         r.unlink()
 
 
-def _pieces(run: pa.Table | Path):
-    """A run's rows a batch at a time (a spilled run memory-mapped)."""
-    if isinstance(run, Path):
-        with pa.memory_map(str(run)) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield pa.Table.from_batches([reader.get_batch(i)])
-    else:
-        for batch in run.to_batches(MERGE_BATCH):
-            yield pa.Table.from_batches([batch], run.schema)
+def _unspilled(name: str, groups: list[list], held_last: bool):
+    """The rows of the groups in final order, as the record batches they were written in before
+    bytes were spilled (see `_write_runs`): a group spilled at a cut in MERGE_BATCH rows, the
+    rows held at the end as one batch, here UNIT_BATCH rows a batch (the conductor reads it in
+    pieces of that many rows, seized.assembly.ASSEMBLY_PIECE_ROWS, and sees the same pieces)."""
+    sizes = [MERGE_BATCH] * (len(groups) - 1) + [UNIT_BATCH if held_last else MERGE_BATCH]
+    if len(groups) > 1 and not _groups_in_order(name, groups):
+        yield from _merged(name, [_rechunked(_group_rows(name, g), MERGE_BATCH) for g in groups])
+        return
+    for group, size in zip(groups, sizes):
+        yield from _rechunked(_group_rows(name, group), size)
 
 
-def _merged(name: str, runs: list):
-    """The rows of sorted runs in sort order, holding about one batch per run: each round sorts
-    what is loaded and gives out every row up to the smallest last loaded row of the runs not
-    yet read to their end (no row still unread can sort before it). Rows equal in every sort
-    key may come out in another order than one sort of all rows would give them; such rows
-    differ at most in list columns, which are not sort keys (none in practice)."""
-    sources = [_pieces(r) for r in runs]
-    bufs: list[pa.Table | None] = [None] * len(runs)
-    more = [True] * len(runs)
+def _group_rows(name: str, group: list):
+    """The rows of one group of runs in sort order, as pieces of any size."""
+    if len(group) == 1 or _in_order(name, group):
+        for run in group:
+            if isinstance(run, Path):
+                yield from _pieces(run, MERGE_BATCH)
+            else:  # rows held to the end: one chunk (`sorted_run`), sliced by `_rechunked`, not copied
+                yield run
+        return
+    size = merge_piece_rows(len(group))
+    yield from _merged(name, [_pieces(r, size) for r in group])
+
+
+def _rechunked(pieces, size: int):
+    """The pieces' rows as tables of exactly `size` rows (the last: what is left), one chunk each."""
+    buf: list[pa.Table] = []
+    n = 0
+    for piece in pieces:
+        if not buf and piece.num_rows >= size:  # whole tables of a large piece: slices, no copy
+            whole = piece.num_rows // size * size
+            for start in range(0, whole, size):
+                yield piece.slice(start, size).combine_chunks()
+            piece = piece.slice(whole)
+            if not piece.num_rows:
+                continue
+        buf.append(piece)
+        n += piece.num_rows
+        while n >= size:
+            joined = pa.concat_tables(buf)
+            yield joined.slice(0, size).combine_chunks()
+            rest = joined.slice(size)
+            buf, n = ([rest] if rest.num_rows else []), rest.num_rows
+    if n:
+        yield pa.concat_tables(buf).combine_chunks()
+
+
+def _pieces(run: pa.Table | Path, size: int):
+    """A run's rows `size` rows at a time (a spilled run read one stored batch at a time)."""
+    batches = run_batches(run) if isinstance(run, Path) else run.to_batches(MERGE_BATCH)
+    for batch in batches:
+        for start in range(0, batch.num_rows, size):
+            yield pa.Table.from_batches([batch.slice(start, size)])
+        del batch
+
+
+def merge_piece_rows(runs: int) -> int:
+    """Rows loaded per run in a round of a merge of runs of one group: MERGE_TOTAL over all runs
+    together, so a merge of many runs holds no more than one of few (but never under MERGE_FLOOR)."""
+    return max(MERGE_FLOOR, MERGE_TOTAL // max(runs, 1))
+
+
+def _merged(name: str, sources: list):
+    """The rows of sorted runs (`sources`: each an iterator of its pieces) in sort order, holding
+    about one piece per run: each round sorts what is loaded and gives out every row up to the
+    smallest last loaded row of the runs not yet read to their end (no row still unread can
+    sort before it). Rows equal in every sort key may come out in another order than one sort
+    of all rows would give them; such rows differ at most in list columns, which are not sort
+    keys (none in practice)."""
+    bufs: list[pa.Table | None] = [None] * len(sources)
+    more = [True] * len(sources)
     while True:
         for i, src in enumerate(sources):
             while more[i] and (bufs[i] is None or bufs[i].num_rows == 0):
@@ -323,7 +388,7 @@ def _merged(name: str, runs: list):
                     more[i] = False
                 else:
                     bufs[i] = piece
-        live = [i for i in range(len(runs)) if bufs[i] is not None and bufs[i].num_rows]
+        live = [i for i in range(len(sources)) if bufs[i] is not None and bufs[i].num_rows]
         if not live:
             return
         sizes = [bufs[i].num_rows for i in live]
@@ -346,9 +411,9 @@ def _merged(name: str, runs: list):
 
 
 def _edge(run: pa.Table | Path, last: bool) -> pa.Table:
-    """The first or last row of a run (a spilled run is read memory-mapped, one batch)."""
+    """The first or last row of a run (of a spilled run, one stored batch is read)."""
     if isinstance(run, Path):
-        with pa.memory_map(str(run)) as source:
+        with pa.OSFile(str(run)) as source:
             reader = pa.ipc.open_file(source)
             batch = reader.get_batch(reader.num_record_batches - 1 if last else 0)
             return pa.Table.from_batches([batch.slice(batch.num_rows - 1 if last else 0, 1)])
@@ -359,6 +424,20 @@ def _in_order(name: str, runs: list) -> bool:
     """Whether every run starts at or after the end of the one before, in the worker sort order
     (stable: equal rows keep the order they were made in, as one sort of all the rows would)."""
     return all(runs_in_order(name, _edge(before, True), _edge(after, False)) for before, after in zip(runs, runs[1:]))
+
+
+def _group_edges(name: str, group: list) -> tuple[pa.Table, pa.Table]:
+    """The first and last row of a group's rows in sort order (ties: the earlier run first)."""
+    if len(group) == 1:
+        return _edge(group[0], False), _edge(group[0], True)
+    firsts = sort_worker_table(name, pa.concat_tables([_edge(r, False) for r in group]))
+    lasts = sort_worker_table(name, pa.concat_tables([_edge(r, True) for r in group]))
+    return firsts.slice(0, 1), lasts.slice(lasts.num_rows - 1, 1)
+
+
+def _groups_in_order(name: str, groups: list[list]) -> bool:
+    edges = [_group_edges(name, g) for g in groups]
+    return all(runs_in_order(name, before[1], after[0]) for before, after in zip(edges, edges[1:]))
 
 
 def _to_arrow(rows: Rows) -> dict[str, pa.Table]:
