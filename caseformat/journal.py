@@ -35,6 +35,12 @@ class FinishedUnit(Protocol):
 # 3: each finding table comes sorted by its worker, see caseformat.tables.SORT_KEYS).
 JOURNAL_FORMAT = 3
 
+# Rows of a unit's finding table the conductor reads at a time (seized.assembly), and the rows
+# per batch a worker gives the rows it held to the end (seized.worker): the case's Parquet pages
+# follow these pieces, so both sides must use this one number for the bytes to be the same
+# however a worker spilled.
+PIECE_ROWS = 1 << 16
+
 
 class Journal:
     def __init__(self, case: Path, run_key: str) -> None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from caseformat import schema
 from caseformat import tables as tbl
-from caseformat.journal import Journal
+from caseformat.journal import PIECE_ROWS, Journal
 from caseformat.problems import Problem, Stage
 from ingest.images import evidence_id_for
 from ingest.plan import EvidencePlan
@@ -102,7 +102,7 @@ def _accounting(plan: EvidencePlan, file_rows: list[dict], bytes_read: int, unre
 
 # Rows of a unit's table read, given their evidence and finding ids and handed to the writer
 # at a time: what a finding table holds in assembly is this, plus the writer's row group.
-ASSEMBLY_PIECE_ROWS = 1 << 16
+ASSEMBLY_PIECE_ROWS = PIECE_ROWS
 
 
 def _finding_runs(name: str, cited: list[tuple[str, EvidencePlan]], journal: Journal):

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc
 
 from caseformat import schema
+from caseformat.journal import PIECE_ROWS
 from caseformat.problems import Problem, Stage
 from caseformat.tables import errors_table, finding_keys, runs_in_order, sort_worker_table, worker_sort_keys
 from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
@@ -33,7 +34,7 @@ from seized.scanning import SAME_OFFSET, release_memory
 READ_BLOCK = 16 * 1024 * 1024
 MERGE_TOTAL = 1 << 16  # rows of all runs loaded in one round of a merge (`merge_piece_rows`)
 MERGE_FLOOR = 1 << 10  # but at least this many of each run: fewer would make rounds cost more than rows
-UNIT_BATCH = 1 << 16  # rows per batch of a unit's rows held to the end (= seized.assembly.ASSEMBLY_PIECE_ROWS)
+UNIT_BATCH = PIECE_ROWS  # rows per batch of a unit's rows held to the end (the conductor reads that many at a time)
 
 _images: dict[tuple, ImageReader] = {}
 _filesystems: dict[tuple[ImageSpec, str, str], object] = {}
