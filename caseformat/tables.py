@@ -240,8 +240,12 @@ class SortedTableWriter:
 
     Runs must arrive in the final order (the unit plan guarantees it; `append` checks
     each seam with Arrow's own sort and raises OutOfOrder otherwise). Row groups are cut
-    every ROW_GROUP_ROWS rows whatever the runs' sizes, so the file's bytes do not depend
-    on how rows were batched. Written under a temporary name and renamed on `close` (caseformat.atomic.commit).
+    every ROW_GROUP_ROWS rows whatever the runs' sizes, so the rows of each row group do not
+    depend on how they were batched; the pages inside a row group do (a group is written as
+    the chunks it was appended in), which is why the runs come from the journal in pieces of
+    caseformat.journal.PIECE_ROWS rows and a worker lays its unit files out the same way
+    however it spilled (seized.worker._write_runs). Written under a temporary name and renamed
+    on `close` (caseformat.atomic.commit).
     """
 
     def __init__(self, case: Path, name: str, sch: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS,
