@@ -4,7 +4,7 @@ Why: a spam server's own mail log counts its spam. Per day, per MTA and per rela
 next hop a message was handed to): messages sent, deferred and bounced; per day: messages
 received (queued) and the sender domains they claimed. One row per (day, mta, relay) per
 window, plus a totals row per (day, mta) with relay = None; rows of several windows (a large
-log) add up per (evidence, path, member, day, mta, relay): `reports.operators.merge_mail_log`.
+log) add up per (evidence, path, member, day, mta, relay): `reports.operators.mail_totals`.
 
 Line formats (as the MTAs write them):
 * postfix, via syslog: `Mar 16 12:34:56 host postfix/smtp[123]: 3F2A1B: to=<a@b>,

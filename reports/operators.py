@@ -251,10 +251,31 @@ def merge_web_access(t: pa.Table | None) -> pa.Table | None:
                   ["last"], ["statuses", "methods", "tags"])
 
 
-def merge_mail_log(t: pa.Table | None) -> pa.Table | None:
-    """mail_log rows of several windows added up per (evidence, path, member, day, mta, relay)."""
-    if t is None or t.num_rows == 0:
-        return t
-    return _merge(t, ["evidence_id", "path", "member", "day", "mta", "relay"],
-                  ["received", "sent", "deferred", "bounced"], ["first", "finding_id"], ["last", "time_inferred"],
-                  ["sender_domains"])
+MAIL_KEY = ("evidence_id", "path", "member", "day", "mta", "relay")  # what a mail_log row counts for
+
+
+def mail_totals(tables) -> dict[tuple[str, str], dict]:
+    """Per (evidence id, MTA), the delivery log's own rows (no relay) added up, in SQL over the
+    case's `mail_log` table (`tables`: reports.case.Tables): the four counts, the distinct days
+    and their first and last, whether any year or zone was inferred, and the three smallest
+    finding ids of the rows merged per MAIL_KEY (a row's id is the smallest of its windows').
+
+    DuckDB, not Arrow over the table read whole: a 16 GiB image's logs are 1.2 million rows,
+    and merging them in memory (the list column of sender domains exploded) took 2 GiB."""
+    if not tables.present("mail_log") or tables.num_rows("mail_log") == 0:
+        return {}
+    rows = tables.fetch(f"""
+        WITH merged AS (
+            SELECT evidence_id, mta, day, sum(received) AS received, sum(sent) AS sent,
+                   sum(deferred) AS deferred, sum(bounced) AS bounced,
+                   bool_or(time_inferred) AS inferred, min(finding_id) AS finding_id
+            FROM {tables.ref("mail_log")} WHERE relay IS NULL
+            GROUP BY {", ".join(MAIL_KEY)})
+        SELECT evidence_id, mta, sum(received), sum(sent), sum(deferred), sum(bounced),
+               count(DISTINCT day), min(day), max(day), coalesce(bool_or(inferred), false),
+               min(finding_id, 3)
+        FROM merged GROUP BY evidence_id, mta""")
+    return {(eid, mta): {"received": int(r or 0), "sent": int(s or 0), "deferred": int(d or 0),
+                         "bounced": int(b or 0), "days": int(days), "first_day": first, "last_day": last,
+                         "inferred": bool(inferred), "finding_ids": sorted(ids)[:3]}
+            for eid, mta, r, s, d, b, days, first, last, inferred, ids in rows}

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from reports import doc
 from reports.query import Cond, Query, eq
 from reports.words import count, listing
-from reports.operators import link_details, merge_mail_log
+from reports.operators import link_details, mail_totals
 
 MAX_LINKS = 50
 KIND_WORDS = {
@@ -42,7 +42,7 @@ def operators_section(b) -> None:
     """Append the section to the declaration builder `b` (reports.declaration._Builder)."""
     b.add(doc.Heading(2, "Access and operators"))
     _links(b)
-    mail = merge_mail_log(b.case.tables.get("mail_log"))  # once: twenty drives made it twenty merges of all
+    mail = mail_totals(b.case.tables)  # once: twenty drives made it twenty merges of all
     for eid in b.case.evidence_ids:
         _mail(b, eid, mail)
         _identities(b, eid)
@@ -129,27 +129,19 @@ def _timeline_times(root, finding_ids: list[str]) -> dict[str, str]:
     return dict(zip(t.column("finding_id").to_pylist(), t.column("time").to_pylist()))
 
 
-def _mail(b, eid: str, merged: pa.Table | None) -> None:
-    if merged is None or merged.num_rows == 0:
-        return
-    mine = merged.filter(pc.and_(pc.equal(merged.column("evidence_id"), eid), pc.is_null(merged.column("relay"))))
-    if mine.num_rows == 0:
-        return
+def _mail(b, eid: str, totals: dict[tuple[str, str], dict]) -> None:
     ex = b.case.exhibit(eid)
-    for mta in sorted(set(mine.column("mta").to_pylist())):
-        t = mine.filter(pc.equal(mine.column("mta"), mta))
-        sums = {c: pc.sum(t.column(c)).as_py() or 0 for c in ("received", "sent", "deferred", "bounced")}
-        days = t.column("day").to_pylist()
-        inferred = any(t.column("time_inferred").to_pylist())
-        ids = sorted(t.column("finding_id").to_pylist())[:3]
+    for mta in sorted(m for e, m in totals if e == eid):
+        t = totals[(eid, mta)]
+        ids = t["finding_ids"]
         b.cited.setdefault("mail_log", []).extend(ids)
         q = f"mail_log where evidence_id = '{eid}' and mta = '{mta}' and relay is null | sum COLUMN"
-        b.para(f"The {mta} mail log on Exhibit {ex} records, over {count(len(set(days)), 'day')} from {min(days)} to "
-               f"{max(days)}, {_n(sums['received'])} messages received, {_n(sums['sent'])} deliveries sent, "
-               f"{_n(sums['deferred'])} deferred and {_n(sums['bounced'])} bounced "
-               f"{b.q({'value': sums['sent'], 'query': q, 'table': 'mail_log'})} (findings {', '.join(ids)})."
+        b.para(f"The {mta} mail log on Exhibit {ex} records, over {count(t['days'], 'day')} from {t['first_day']} to "
+               f"{t['last_day']}, {_n(t['received'])} messages received, {_n(t['sent'])} deliveries sent, "
+               f"{_n(t['deferred'])} deferred and {_n(t['bounced'])} bounced "
+               f"{b.q({'value': t['sent'], 'query': q, 'table': 'mail_log'})} (findings {', '.join(ids)})."
                + (" The log's lines carry no year or no time zone: the year was taken from the log file's "
-                  "modification time and the time read as UTC." if inferred else ""))
+                  "modification time and the time read as UTC." if t["inferred"] else ""))
 
 
 def _identities(b, eid: str) -> None:

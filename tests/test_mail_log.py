@@ -77,3 +77,52 @@ def test_damaged_bytes_never_raise_mail_log(data):
 
     for f in run_mail_log(data, Source("ev", "/var/log/mail.log", None, "mail.log", len(data), 0, 1_300_000_000)):
         assert 0 <= f.offset <= len(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["e1", "e2"]), st.sampled_from(["/var/log/mail.log", "/var/log/mail.1"]),
+                          st.sampled_from(["2011-03-16", "2011-03-17", "2011-03-18"]),
+                          st.sampled_from(["postfix", "exim"]), st.sampled_from([None, "mx.example.org"]),
+                          st.integers(0, 50), st.integers(0, 50), st.booleans(),
+                          st.text("0123456789abcdef", min_size=20, max_size=20)),
+                min_size=1, max_size=40))
+def test_mail_totals_add_up_the_windows_rows(rows):
+    """The report's per-(evidence, MTA) mail totals (SQL) are the delivery rows (no relay) added up:
+    counts summed, distinct days, first and last day, any inferred year, and the three smallest
+    of the per-(evidence, path, member, day, mta, relay) smallest finding ids."""
+    import pyarrow as pa
+
+    from reports.case import Tables
+    from reports.operators import mail_totals
+
+    table = pa.table({
+        "finding_id": [r[8] for r in rows], "evidence_id": [r[0] for r in rows], "path": [r[1] for r in rows],
+        "member": [None] * len(rows), "day": [r[2] for r in rows], "mta": [r[3] for r in rows],
+        "relay": [r[4] for r in rows], "received": [r[5] for r in rows], "sent": [r[6] for r in rows],
+        "deferred": [r[5] + 1 for r in rows], "bounced": [r[6] // 2 for r in rows],
+        "time_inferred": [r[7] for r in rows]}, schema=pa.schema([
+            ("finding_id", pa.string()), ("evidence_id", pa.string()), ("path", pa.string()), ("member", pa.string()),
+            ("day", pa.string()), ("mta", pa.string()), ("relay", pa.string()), ("received", pa.int64()),
+            ("sent", pa.int64()), ("deferred", pa.int64()), ("bounced", pa.int64()), ("time_inferred", pa.bool_())]))
+    with Tables.from_arrow({"mail_log": table}) as tables:
+        got = mail_totals(tables)
+    want: dict = {}
+    groups: dict = {}
+    for eid, path, day, mta, relay, rec, sent, inferred, fid in rows:
+        if relay is not None:
+            continue
+        w = want.setdefault((eid, mta), {"received": 0, "sent": 0, "deferred": 0, "bounced": 0, "days": set(),
+                                         "inferred": False})
+        w["received"] += rec
+        w["sent"] += sent
+        w["deferred"] += rec + 1
+        w["bounced"] += sent // 2
+        w["days"].add(day)
+        w["inferred"] |= inferred
+        key = (eid, path, day, mta)
+        groups[key] = min(groups.get(key, fid), fid)
+    for (eid, mta), w in want.items():
+        days = w.pop("days")
+        w.update(days=len(days), first_day=min(days), last_day=max(days),
+                 finding_ids=sorted(f for k, f in groups.items() if (k[0], k[3]) == (eid, mta))[:3])
+    assert got == want
