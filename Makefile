@@ -46,7 +46,7 @@ test-fast: setup
 
 # Issue 17's table in one run: dense, real-OS and bench images (1 and 2 workers, sha256sum,
 # bulk_extractor when on PATH or in $$BULK_EXTRACTOR) and the 4 and 16 GiB scaling rows. About
-# an hour of a quiet 2-core machine once the images are cached (bench/out/images, 19 GB; building
+# 25 minutes of a quiet 2-core machine without bulk_extractor once the images are cached (bench/out/images, 19 GB; building
 # them the first time takes about 20 minutes more and 25 GB of free space at the peak).
 # BENCH_SET=quick leaves out the 4 and 16 GiB rows; BENCH_ARGS goes to bench.run as is.
 # The 20-image case and external-scheduler benches (bench/case20.py, bench/external_cluster.py)
