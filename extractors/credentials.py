@@ -359,10 +359,6 @@ _BLOCK = 1 << 15  # findings per column block: the pipeline's chunk of findings 
 
 def extract_columns(data: bytes, source: Source) -> Iterator[Columns]:
     """`extract`'s findings as column blocks of Python lists: no frozen object per finding."""
-    return _column_blocks(data, source)
-
-
-def _column_blocks(data: bytes, source: Source) -> Iterator[Columns]:
     records = _records(data, source)
     while chunk := list(islice(records, _BLOCK)):
         offset, kind, username, secret, host, port, line_no = zip(*chunk)
