@@ -42,6 +42,17 @@ JOURNAL_FORMAT = 3
 PIECE_ROWS = 1 << 16
 
 
+def read_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The record batches of an Arrow IPC file, one at a time. Read, not memory-mapped: a mapped
+    file's touched pages count in the process's memory until the map is closed, so reading a
+    dense unit's table (most of a gigabyte) or merging N spilled runs mapped would end up with
+    all of it resident; read this way, only the batch at hand is held."""
+    with pa.OSFile(str(path)) as source:
+        reader = ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+
+
 class Journal:
     def __init__(self, case: Path, run_key: str) -> None:
         self.root = case / ".journal" / run_key
@@ -65,19 +76,14 @@ class Journal:
 
     def table_pieces(self, unit_id: str, name: str, max_rows: int) -> Iterator[pa.Table]:
         """One table of a finished unit, `max_rows` rows at a time, in order (none when the
-        unit produced none). Read, not memory-mapped: a mapped file's pages stay in the
-        process's memory until the whole table is let go, and a dense unit's table is most
-        of a gigabyte; read this way, only the batch at hand is held."""
+        unit produced none); only the batch at hand is held (`read_batches`)."""
         path = self.root / unit_id / f"{name}.arrow"
         if not path.is_file():
             return
-        with pa.OSFile(str(path)) as source:
-            reader = ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)
-                for start in range(0, batch.num_rows, max_rows):
-                    yield pa.Table.from_batches([batch.slice(start, max_rows)])
-                del batch
+        for batch in read_batches(path):
+            for start in range(0, batch.num_rows, max_rows):
+                yield pa.Table.from_batches([batch.slice(start, max_rows)])
+            del batch
 
     def load_stats(self, unit_id: str) -> dict:
         return json.loads((self.root / unit_id / "stats.json").read_text())

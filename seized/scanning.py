@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
 
+from caseformat.journal import read_batches
 from caseformat.problems import Problem, Stage
 from caseformat.tables import finding_keys, sort_worker_table, worker_schema
 from extractors.base import Columns, Extractor, Judgement, LimitReached, RuleScanner, Source, Tally, TextColumn
@@ -273,16 +274,6 @@ def run_batch_rows(run: pa.Table) -> int:
     return max(MIN_RUN_BATCH, min(MERGE_BATCH, run.num_rows * RUN_BATCH_BYTES // run.nbytes))
 
 
-def run_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """The stored batches of a spilled run, one at a time. Read, not memory-mapped: a mapped
-    file's touched pages count in the process's memory until the map is closed, so a merge
-    of N runs read mapped ends up with every run resident (caseformat.journal.table_pieces)."""
-    with pa.OSFile(str(path)) as source:
-        reader = pa.ipc.open_file(source)
-        for i in range(reader.num_record_batches):
-            yield reader.get_batch(i)
-
-
 def write_ipc(path: Path, tables: Iterable[pa.Table | Path], max_chunksize: int | None = None) -> None:
     """An Arrow IPC file of the tables' rows in order; a Path is a run already on disk (read
     one batch at a time, so a run is never copied whole into memory)."""
@@ -290,7 +281,7 @@ def write_ipc(path: Path, tables: Iterable[pa.Table | Path], max_chunksize: int 
     try:
         for t in tables:
             if isinstance(t, Path):
-                for batch in run_batches(t):
+                for batch in read_batches(t):
                     if writer is None:
                         writer = pa.ipc.new_file(str(path), batch.schema)
                     writer.write_batch(batch)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc
 
 from caseformat import schema
-from caseformat.journal import PIECE_ROWS
+from caseformat.journal import PIECE_ROWS, read_batches
 from caseformat.problems import Problem, Stage
 from caseformat.tables import errors_table, finding_keys, runs_in_order, sort_worker_table, worker_sort_keys
 from extractors.registry import EXTRACTORS, JUDGEMENTS, RULE_SCANNERS
@@ -27,7 +27,7 @@ from ingest.images import ImageReader, ImageSpec, acquisition_json, hash_image, 
 from ingest.fsreaders import reader_for
 from ingest.units import FileTask, RegionTask, Unit
 from ingest.volumes import VolumeSpec, read_volume
-from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window, run_batches,
+from seized.scanning import (MERGE_BATCH, NO_MAP, Judging, ObjectContext, OffsetMap, Rows, Window,
                              scan_rules, scan_window, windows, write_ipc)
 from seized.scanning import SAME_OFFSET, release_memory
 
@@ -359,7 +359,7 @@ def _rechunked(pieces, size: int):
 
 def _pieces(run: pa.Table | Path, size: int):
     """A run's rows `size` rows at a time (a spilled run read one stored batch at a time)."""
-    batches = run_batches(run) if isinstance(run, Path) else run.to_batches(MERGE_BATCH)
+    batches = read_batches(run) if isinstance(run, Path) else run.to_batches(MERGE_BATCH)
     for batch in batches:
         for start in range(0, batch.num_rows, size):
             yield pa.Table.from_batches([batch.slice(start, size)])

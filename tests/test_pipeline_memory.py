@@ -5,6 +5,7 @@ import pyarrow.ipc
 
 from dataclasses import replace
 
+from caseformat.journal import read_batches
 from extractors import harvest
 from extractors.harvest import AddressTally, judge_harvest_list
 from extractors.registry import EXTRACTORS, JUDGEMENTS
@@ -135,7 +136,7 @@ def test_merge_of_many_runs_holds_a_bounded_number_of_rows(tmp_path, monkeypatch
     _fill_small(rows)
     runs = rows.runs("emails")
     assert len(runs) > 50
-    stored = [b.num_rows for r in runs if not isinstance(r, pa.Table) for b in seized.scanning.run_batches(r)]
+    stored = [b.num_rows for r in runs if not isinstance(r, pa.Table) for b in read_batches(r)]
     assert max(stored) < 10  # batches of about RUN_BATCH_BYTES, not of MERGE_BATCH rows
     out = list(seized.worker._group_rows("emails", runs))
     assert max(t.num_rows for t in out) <= max(240, 2 * len(runs))
